@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds safe-wrangler in release mode and installs it with its `wrangler` shim.
+#
+#   ./install.sh [--prefix DIR] [--binary PATH] [--uninstall]
+#
+#   --prefix DIR   install under DIR (default: ~/.local): DIR/bin/safe-wrangler and
+#                  DIR/lib/safe-wrangler/shims/wrangler (a symlink to the binary)
+#   --binary PATH  install this already-built binary instead of building one
+#   --uninstall    remove what an install put there
+#
+# Idempotent. Never edits shell start-up files: it prints the one PATH line to add.
+set -euo pipefail
+
+prefix="${HOME:?HOME is not set}/.local"
+binary=""
+uninstall=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
+    --prefix=*) prefix="${1#--prefix=}"; shift ;;
+    --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
+    --binary=*) binary="${1#--binary=}"; shift ;;
+    --uninstall) uninstall=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown argument: $1 (try --help)" >&2; exit 64 ;;
+  esac
+done
+
+bin_dir="$prefix/bin"
+shim_dir="$prefix/lib/safe-wrangler/shims"
+
+if [ "$uninstall" = 1 ]; then
+  rm -f "$shim_dir/wrangler" "$bin_dir/safe-wrangler"
+  rmdir "$shim_dir" "$prefix/lib/safe-wrangler" 2>/dev/null || true
+  echo "safe-wrangler: removed from $prefix. Remove $shim_dir from PATH in your shell profile if you added it."
+  exit 0
+fi
+
+if [ -z "$binary" ]; then
+  here="$(cd "$(dirname "$0")" && pwd)"
+  command -v cargo >/dev/null || { echo "install.sh: cargo not found: install Rust from https://rustup.rs" >&2; exit 69; }
+  (cd "$here" && cargo build --release --locked --quiet)
+  binary="$here/target/release/safe-wrangler"
+fi
+[ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 66; }
+
+mkdir -p "$bin_dir" "$shim_dir"
+# Copy then rename, so a running safe-wrangler is never half-overwritten.
+tmp="$bin_dir/.safe-wrangler.$$"
+cp "$binary" "$tmp"
+chmod 0755 "$tmp"
+mv -f "$tmp" "$bin_dir/safe-wrangler"
+ln -sfn "$bin_dir/safe-wrangler" "$shim_dir/wrangler"
+
+echo "safe-wrangler: installed $bin_dir/safe-wrangler and the shim $shim_dir/wrangler"
+echo "Add this line to your shell profile (~/.bashrc, ~/.zshrc) so the shim comes before any other wrangler:"
+echo "  export PATH=\"$shim_dir:$bin_dir:\$PATH\""

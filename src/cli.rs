@@ -1,0 +1,114 @@
+//! safe-wrangler's own verbs. They exist only when called as `safe-wrangler`; through the
+//! `wrangler` shim every word passes through. None may shadow a wrangler command (tested against
+//! the command table).
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::policy::{self, Decision};
+use crate::{World, assess, exit};
+
+/// The verbs safe-wrangler answers itself when called by its own name.
+pub const OWN_VERBS: &[&str] = &["explain"];
+
+/// Verbs reserved for later issues (doctor, hooks, protection, the audit log); checked against
+/// wrangler's commands now so that none of them can ever shadow one.
+pub const PLANNED_VERBS: &[&str] = &["doctor", "hook", "protect", "log", "scripts"];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "safe-wrangler",
+    version,
+    about = "A guard in front of Cloudflare's wrangler"
+)]
+enum Own {
+    /// Print how a wrangler call would be classified and decided here; never runs wrangler.
+    Explain {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The wrangler arguments (put `--` before them if they start with a dash).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+/// Runs an own verb; `args` starts with the verb.
+#[must_use]
+pub fn run_own(world: &World, args: &[OsString]) -> u8 {
+    let parsed = Own::try_parse_from(
+        std::iter::once(OsString::from(crate::OWN_NAME)).chain(args.iter().cloned()),
+    );
+    let own = match parsed {
+        Ok(own) => own,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return 0;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return exit::USAGE;
+        }
+    };
+    match own {
+        Own::Explain { json, args } => explain(world, &args, json),
+    }
+}
+
+fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
+    let a = assess(world, args, crate::confirm::terminal_present);
+    let op = &a.operation;
+    let reason = match &a.decision {
+        Decision::Run => op.why.clone(),
+        Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
+        Decision::Refuse { reason } => reason.clone(),
+    };
+    let config = match &a.config {
+        Some(Ok(p)) => Some(p.display().to_string()),
+        Some(Err(e)) => Some(format!("unreadable: {e}")),
+        None => None,
+    };
+    if as_json {
+        let value = json!({
+            "command": op.command,
+            "class": op.class,
+            "environment": op.environment,
+            "production": op.production,
+            "decision": a.decision.name(),
+            "reason": reason,
+            "rule": op.rule,
+            "remote": op.remote,
+            "destructive": op.destructive,
+            "why": op.why,
+            "context": {
+                "terminal": a.context.terminal,
+                "agent": a.context.agent,
+                "ci": a.context.ci,
+            },
+            "config": config,
+        });
+        println!("{value}");
+    } else {
+        let esc = crate::display::escape;
+        println!("command:     {}", esc(&op.command));
+        println!(
+            "class:       {} (rule {})",
+            op.class.as_str(),
+            esc(&op.rule)
+        );
+        println!(
+            "environment: {}",
+            esc(policy::environment_label(&op.environment))
+        );
+        println!("production:  {}", if op.production { "yes" } else { "no" });
+        println!("why:         {}", esc(&op.why));
+        println!("context:     {}", a.context.describe());
+        if let Some(c) = config {
+            println!("config:      {}", esc(&c));
+        }
+        println!("decision:    {}: {}", a.decision.name(), esc(&reason));
+    }
+    0
+}

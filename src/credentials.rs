@@ -1,0 +1,212 @@
+//! Which Cloudflare credentials reach wrangler. Pure: the environment and the contents of the
+//! project's `.env` files in, the child's environment and a plan for those files out.
+//!
+//! Outside approved CI wrangler must use the human's stored OAuth login, so every variable in
+//! [`CREDENTIAL_VARS`] is removed from its environment. That is only half the job: at start-up
+//! wrangler merges `.env`, `.env.local`, `.env.<env>`, `.env.<env>.local` (from the directory after
+//! `--cwd`) into its environment, filling every variable that is unset *or empty*
+//! (`../shared/wrangler/env.md`). So when one of those files mentions a credential variable we
+//! hand wrangler, through `--env-file` (appended after the user's words: it is an array flag that
+//! would swallow them), an in-memory copy of each file with every credential variable set to the
+//! empty string at its end. dotenv keeps the last assignment, and wrangler treats an empty
+//! credential as absent, so the OAuth login is used; every other variable in the files still
+//! reaches wrangler exactly as written. Files named by the user's own `--env-file` cannot be
+//! swapped without rewriting the user's words, so a credential in one of them refuses the call
+//! with the file and line to fix.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::context::Env;
+
+/// The variables through which wrangler takes a Cloudflare credential. A global API key and email
+/// outrank a token in wrangler, and the `CF_*` spellings are its deprecated aliases.
+pub const CREDENTIAL_VARS: &[&str] = &[
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CLOUDFLARE_EMAIL",
+    "CF_API_TOKEN",
+    "CF_API_KEY",
+    "CF_EMAIL",
+];
+
+/// The recursion counter safe-wrangler puts in wrangler's environment: a `wrangler` found on
+/// PATH that leads back to safe-wrangler (a copy, a wrapper script) cannot loop forever.
+pub const DEPTH_VAR: &str = "SAFE_WRANGLER_DEPTH";
+
+/// How deep safe-wrangler may be nested before it stops. Wrangler never runs itself, so any
+/// nesting is an accident; a little room is left for wrappers that call wrangler once.
+pub const MAX_DEPTH: u32 = 4;
+
+/// Whether `name` is one of the credential variables.
+#[must_use]
+pub fn is_credential(name: &str) -> bool {
+    CREDENTIAL_VARS.contains(&name)
+}
+
+/// The child's environment: the caller's minus every credential variable, with the recursion
+/// counter set to `depth`.
+#[must_use]
+pub fn child_env(env: &Env, depth: u32) -> Vec<(OsString, OsString)> {
+    let mut out: Vec<(OsString, OsString)> = env
+        .0
+        .iter()
+        .filter(|(k, _)| {
+            k.to_str()
+                .is_none_or(|k| !is_credential(k) && k != DEPTH_VAR)
+        })
+        .cloned()
+        .collect();
+    out.push((DEPTH_VAR.into(), depth.to_string().into()));
+    out
+}
+
+/// The `.env` files wrangler loads by default, in its order, for `environment` ("" = top level).
+#[must_use]
+pub fn default_env_files(dir: &Path, environment: &str) -> Vec<PathBuf> {
+    let mut names = vec![".env".to_owned(), ".env.local".to_owned()];
+    if !environment.is_empty() {
+        names.push(format!(".env.{environment}"));
+        names.push(format!(".env.{environment}.local"));
+    }
+    names.into_iter().map(|n| dir.join(n)).collect()
+}
+
+/// The first line of a dotenv file that mentions a credential variable, and which one. Any
+/// mention counts (a comment too): a false alarm only costs an in-memory copy of the file.
+#[must_use]
+pub fn find_credential(content: &[u8]) -> Option<(usize, &'static str)> {
+    let text = String::from_utf8_lossy(content);
+    text.lines().enumerate().find_map(|(n, line)| {
+        CREDENTIAL_VARS
+            .iter()
+            .find(|v| line.contains(*v))
+            .map(|v| (n + 1, *v))
+    })
+}
+
+/// The file's contents with every credential variable assigned the empty string at the end.
+#[must_use]
+pub fn neutralize(content: &[u8]) -> Vec<u8> {
+    let mut out = content.to_vec();
+    out.extend_from_slice(
+        b"\n# safe-wrangler: Cloudflare credentials come from your OAuth login\n",
+    );
+    for var in CREDENTIAL_VARS {
+        out.extend_from_slice(var.as_bytes());
+        out.extend_from_slice(b"=\n");
+    }
+    out
+}
+
+/// What to do about the `.env` files wrangler would load.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DotenvPlan {
+    /// No file wrangler loads mentions a credential: argv stays as the user wrote it.
+    Untouched,
+    /// Pass these contents (one per file, in wrangler's order) instead of the files.
+    Replace(Vec<(PathBuf, Vec<u8>)>),
+    /// A file the user named with `--env-file` holds a credential.
+    Refuse {
+        file: PathBuf,
+        line: usize,
+        var: &'static str,
+    },
+}
+
+/// Plans for the files wrangler would load: the user's `--env-file`s if any, else the defaults.
+/// `read` returns a file's contents, `None` when it does not exist or cannot be read.
+pub fn plan_dotenv(
+    user_files: &[&str],
+    dir: &Path,
+    environment: &str,
+    read: impl Fn(&Path) -> Option<Vec<u8>>,
+) -> DotenvPlan {
+    if !user_files.is_empty() {
+        for f in user_files {
+            let path = dir.join(f);
+            if let Some((line, var)) = read(&path).as_deref().and_then(find_credential) {
+                return DotenvPlan::Refuse {
+                    file: path,
+                    line,
+                    var,
+                };
+            }
+        }
+        return DotenvPlan::Untouched;
+    }
+    let files: Vec<(PathBuf, Vec<u8>)> = default_env_files(dir, environment)
+        .into_iter()
+        .filter_map(|p| read(&p).map(|c| (p, c)))
+        .collect();
+    if files.iter().any(|(_, c)| find_credential(c).is_some()) {
+        DotenvPlan::Replace(
+            files
+                .into_iter()
+                .map(|(p, c)| (p, neutralize(&c)))
+                .collect(),
+        )
+    } else {
+        DotenvPlan::Untouched
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn child_env_drops_every_credential() {
+        let mut env: Env = CREDENTIAL_VARS
+            .iter()
+            .map(|v| (*v, "test-token-not-real"))
+            .collect();
+        env.0.push(("PATH".into(), "/usr/bin".into()));
+        env.0.push((DEPTH_VAR.into(), "2".into()));
+        let out = child_env(&env, 3);
+        assert_eq!(
+            out,
+            vec![
+                ("PATH".into(), "/usr/bin".into()),
+                (DEPTH_VAR.into(), "3".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn dotenv_plans() {
+        let dir = Path::new("/p");
+        let files: HashMap<PathBuf, &str> = [
+            (
+                dir.join(".env"),
+                "A=1\nCLOUDFLARE_API_TOKEN=test-token-not-real\n",
+            ),
+            (dir.join(".env.staging"), "B=2\n"),
+            (dir.join("other.env"), "# nothing\nCF_API_KEY=x"),
+        ]
+        .into_iter()
+        .collect();
+        let read = |p: &Path| files.get(p).map(|s| s.as_bytes().to_vec());
+        let DotenvPlan::Replace(out) = plan_dotenv(&[], dir, "staging", read) else {
+            panic!()
+        };
+        assert_eq!(out.len(), 2);
+        let first = String::from_utf8(out[0].1.clone()).unwrap();
+        assert!(first.starts_with("A=1\nCLOUDFLARE_API_TOKEN=test-token-not-real\n"));
+        assert!(first.ends_with("CF_EMAIL=\n"));
+        assert_eq!(
+            plan_dotenv(&[], dir, "", |_| Some(b"X=1".to_vec())),
+            DotenvPlan::Untouched
+        );
+        assert_eq!(
+            plan_dotenv(&["other.env"], dir, "", read),
+            DotenvPlan::Refuse {
+                file: dir.join("other.env"),
+                line: 2,
+                var: "CF_API_KEY"
+            }
+        );
+    }
+}

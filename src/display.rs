@@ -1,0 +1,110 @@
+//! Echoing user-supplied text safely: secrets redacted, control and bidi characters escaped, so
+//! a refusal can neither leak a token nor rewrite the terminal.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+
+/// Flags whose value may carry a secret (`--var KEY:VALUE` sets plain-text vars that people use
+/// for secrets anyway; `--secrets-file` is a path and stays visible).
+const SECRET_VALUE_FLAGS: &[&str] = &["--var", "--define"];
+
+/// Whether a word looks like a Cloudflare credential: the current token shapes (`cfut_`,
+/// `cfat_`, `cfk_` prefix + 40 alphanumerics + 8 hex) or a legacy 40-character token, or a
+/// `VAR=value` assignment of a credential variable.
+#[must_use]
+pub fn looks_secret(word: &str) -> bool {
+    let body = word.rsplit(['=', ':']).next().unwrap_or(word);
+    let prefixed = ["cfut_", "cfat_", "cfk_"]
+        .iter()
+        .any(|p| body.starts_with(p));
+    let legacy = body.len() == 40
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let assignment = word
+        .split_once('=')
+        .is_some_and(|(k, _)| crate::credentials::is_credential(k));
+    prefixed || legacy || assignment
+}
+
+/// The user's argv as one shell-quoted line with secrets replaced by `<redacted>`.
+#[must_use]
+pub fn command_line(program: &str, args: &[OsString]) -> String {
+    let mut words = vec![program.to_owned()];
+    let mut redact_next = false;
+    for arg in args {
+        let word = arg.to_string_lossy().into_owned();
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (word.as_str(), None),
+        };
+        let shown = if redact_next || looks_secret(&word) {
+            redact_value(&word)
+        } else if SECRET_VALUE_FLAGS.contains(&flag) && inline.is_some() {
+            format!("{flag}={}", redact_value(inline.unwrap_or_default()))
+        } else {
+            word.clone()
+        };
+        redact_next = SECRET_VALUE_FLAGS.contains(&flag) && inline.is_none();
+        words.push(shell_words::quote(&shown).into_owned());
+    }
+    escape(&words.join(" "))
+}
+
+/// `KEY:VALUE` -> `KEY:<redacted>`; anything else -> `<redacted>`.
+fn redact_value(value: &str) -> String {
+    match value.split_once(':') {
+        Some((key, _)) if !key.is_empty() && !looks_secret(key) => format!("{key}:<redacted>"),
+        _ => "<redacted>".to_owned(),
+    }
+}
+
+/// Escapes control characters and bidi overrides (`\u{..}`), keeping ordinary text.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        let bidi = matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if ch.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", ch as u32);
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(words: &[&str]) -> String {
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        command_line("wrangler", &args)
+    }
+
+    #[test]
+    fn redacts_secrets() {
+        let tok = format!("cfut_{}{}", "a".repeat(40), "0123abcd");
+        assert_eq!(
+            line(&["deploy", "--var", "API_KEY:hunter2"]),
+            "wrangler deploy --var 'API_KEY:<redacted>'"
+        );
+        assert_eq!(
+            line(&["deploy", "--var=API_KEY:hunter2"]),
+            "wrangler deploy '--var=API_KEY:<redacted>'"
+        );
+        assert!(!line(&["deploy", &tok]).contains("cfut_"));
+        assert!(!line(&["CLOUDFLARE_API_TOKEN=abc"]).contains("abc"));
+        assert_eq!(
+            line(&["deploy", "--env", "production"]),
+            "wrangler deploy --env production"
+        );
+    }
+
+    #[test]
+    fn escapes_control_and_bidi() {
+        assert_eq!(escape("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
+    }
+}

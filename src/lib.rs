@@ -1,0 +1,281 @@
+//! safe-wrangler: a guard in front of Cloudflare's `wrangler`.
+//!
+//! One call, end to end (DESIGN.md): argv, env and cwd come in as values ([`World`]); the pure core
+//! reads wrangler's argv ([`wrangler::argv`]), classifies it ([`classify`]), detects the caller
+//! ([`context`]) and decides ([`policy`]); the edge here prompts ([`confirm`]), finds the real
+//! wrangler ([`resolve`]) and hands over with exec ([`exec`]).
+
+pub mod classify;
+pub mod cli;
+pub mod confirm;
+pub mod context;
+pub mod credentials;
+pub mod display;
+pub mod exec;
+pub mod policy;
+pub mod resolve;
+pub mod wrangler;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use classify::Operation;
+use context::{Context, Env};
+use policy::Decision;
+use wrangler::argv::Invocation;
+
+/// Exit codes of safe-wrangler itself (sysexits where one fits); otherwise wrangler's own.
+pub mod exit {
+    /// Bad usage of safe-wrangler's own verbs (`EX_USAGE`).
+    pub const USAGE: u8 = 64;
+    /// Refused: wrangler was not run (`EX_NOPERM`).
+    pub const REFUSED: u8 = 77;
+    /// A config or policy file that cannot be used (`EX_CONFIG`).
+    pub const CONFIG: u8 = 78;
+    /// The real wrangler was found but could not be executed.
+    pub const CANNOT_EXEC: u8 = 126;
+    /// No real wrangler found (or only safe-wrangler itself, or a loop).
+    pub const NOT_FOUND: u8 = 127;
+}
+
+/// The outside world, gathered once by `main`.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// argv including argv[0].
+    pub argv: Vec<OsString>,
+    pub env: Env,
+    pub cwd: PathBuf,
+    /// This program's path (`current_exe`), used to never run ourselves as wrangler.
+    pub exe: Option<PathBuf>,
+}
+
+impl World {
+    /// Reads the real process's argv, environment, working directory and executable.
+    #[must_use]
+    pub fn from_process() -> World {
+        World {
+            argv: std::env::args_os().collect(),
+            env: Env(std::env::vars_os().collect()),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            exe: std::env::current_exe().ok(),
+        }
+    }
+}
+
+/// The name we answer to when called directly; any other name (the `wrangler` shim) means
+/// "pass everything through, guarded".
+pub const OWN_NAME: &str = "safe-wrangler";
+
+/// Runs one call and returns the exit code (when exec succeeds it never returns).
+#[must_use]
+pub fn run(world: &World) -> u8 {
+    let program = world
+        .argv
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let args = world.argv.get(1..).unwrap_or_default();
+    if program.starts_with(OWN_NAME)
+        && let Some(verb) = args.first().and_then(|a| a.to_str())
+        && cli::OWN_VERBS.contains(&verb)
+    {
+        return cli::run_own(world, args);
+    }
+    let shown = if program.starts_with(OWN_NAME) {
+        OWN_NAME
+    } else {
+        "wrangler"
+    };
+    guard(world, shown, args)
+}
+
+/// Everything the pure core says about one call.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub invocation: Invocation,
+    pub operation: Operation,
+    pub context: Context,
+    pub decision: Decision,
+    /// The directory wrangler would work in (after `--cwd`).
+    pub dir: PathBuf,
+    /// The config file consulted for the target's name, or why it could not be read.
+    pub config: Option<Result<PathBuf, wrangler::config::ConfigError>>,
+}
+
+/// Reads, classifies and decides, measuring the terminal only when the decision needs it.
+#[must_use]
+pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool) -> Assessment {
+    let invocation = wrangler::argv::parse(args);
+    let operation = classify::classify(&invocation, world.env.str("CLOUDFLARE_ENV"));
+    let dir = match invocation.value("cwd") {
+        Some(c) if !c.is_empty() => world.cwd.join(c),
+        _ => world.cwd.clone(),
+    };
+    let gated = operation.class.needs_approval();
+    let context = Context::detect(&world.env, gated && terminal());
+    let mut target = policy::environment_label(&operation.environment).to_owned();
+    let mut config = None;
+    if gated && let Some(path) = wrangler::config::locate(&dir, invocation.value("config")) {
+        match wrangler::config::load(&path) {
+            Ok(cfg) => {
+                if let Some(name) = invocation
+                    .value("name")
+                    .map(str::to_owned)
+                    .or_else(|| cfg.worker_name(&operation.environment))
+                {
+                    target = name;
+                }
+                config = Some(Ok(path));
+            }
+            Err(e) => config = Some(Err(e)),
+        }
+    }
+    let decision = policy::decide(&operation, &context, &target);
+    Assessment {
+        invocation,
+        operation,
+        context,
+        decision,
+        dir,
+        config,
+    }
+}
+
+fn say(line: &str) {
+    eprintln!("safe-wrangler: {line}");
+}
+
+/// The two-line refusal on stderr: what and why, then what to do instead.
+fn refuse(shown: &str, args: &[OsString], op: &Operation, reason: &str) -> u8 {
+    let cmd = display::command_line(shown, args);
+    say(&format!(
+        "refused `{cmd}`: {} (rule {}, environment {}): {}",
+        op.class.as_str(),
+        op.rule,
+        display::escape(policy::environment_label(&op.environment)),
+        display::escape(reason),
+    ));
+    match policy::alternative(op) {
+        Some(alt) => say(&format!(
+            "instead: {alt}; or ask a human to run it in their terminal: {cmd}"
+        )),
+        None => say(&format!(
+            "instead: ask a human to run it in their terminal: {cmd}"
+        )),
+    }
+    exit::REFUSED
+}
+
+/// How deeply safe-wrangler is nested (the recursion counter), or why it must stop.
+fn nesting_depth(env: &Env) -> Result<u32, &'static str> {
+    let depth = match env.get(credentials::DEPTH_VAR) {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or("SAFE_WRANGLER_DEPTH is not a number; refusing to guess how deeply safe-wrangler is nested")?,
+    };
+    if depth >= credentials::MAX_DEPTH {
+        return Err(
+            "safe-wrangler keeps calling itself: the `wrangler` it finds leads back to safe-wrangler. Set SAFE_WRANGLER_REAL to the real wrangler (e.g. node_modules/.bin/wrangler).",
+        );
+    }
+    Ok(depth)
+}
+
+/// The guarded passthrough: decide, then exec the real wrangler or refuse.
+fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
+    let depth = match nesting_depth(&world.env) {
+        Ok(d) => d,
+        Err(why) => {
+            say(why);
+            return exit::NOT_FOUND;
+        }
+    };
+    let a = assess(world, args, confirm::terminal_present);
+    if let Decision::Refuse { reason } = &a.decision {
+        return refuse(shown, args, &a.operation, reason);
+    }
+
+    let me = world
+        .exe
+        .as_deref()
+        .and_then(|e| resolve::SelfId::of(e).ok());
+    let Some(me) = me else {
+        say(
+            "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler",
+        );
+        return exit::NOT_FOUND;
+    };
+    let real = match resolve::find_real(
+        world.env.get("SAFE_WRANGLER_REAL"),
+        &a.dir,
+        world.env.get("PATH"),
+        &me,
+    ) {
+        Ok(p) => p,
+        Err(resolve::NotFound::Missing) => {
+            say(
+                "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler",
+            );
+            return exit::NOT_FOUND;
+        }
+        Err(resolve::NotFound::BadOverride(why)) => {
+            say(&display::escape(&why));
+            return exit::NOT_FOUND;
+        }
+    };
+
+    let user_env_files = a.invocation.values("env-file");
+    let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, &a.operation.environment, |p| {
+        std::fs::read(p).ok()
+    });
+    if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {
+        let reason = format!(
+            "{}:{line} sets {var}, and wrangler would use it instead of your OAuth login",
+            file.display()
+        );
+        say(&format!("refused: {}", display::escape(&reason)));
+        say(
+            "instead: remove the credential from that file (keep tokens in CI secrets), then run the command again",
+        );
+        return exit::REFUSED;
+    }
+
+    if let Decision::Confirm { phrase } = &a.decision {
+        let summary = format!(
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
+            display::command_line(shown, args),
+            a.operation.class.as_str(),
+            a.operation.rule,
+            display::escape(policy::environment_label(&a.operation.environment)),
+            display::escape(phrase),
+        );
+        match confirm::ask(&summary, phrase) {
+            Ok(confirm::Answer::Confirmed) => {}
+            Ok(confirm::Answer::Declined(why)) => {
+                return refuse(shown, args, &a.operation, &format!("not confirmed: {why}"));
+            }
+            Err(e) => {
+                return refuse(
+                    shown,
+                    args,
+                    &a.operation,
+                    &format!("cannot ask on the terminal: {e}"),
+                );
+            }
+        }
+    }
+
+    let launch = exec::Launch {
+        program: real.clone(),
+        args: args.to_vec(),
+        insert_at: a.invocation.end_of_options.unwrap_or(args.len()),
+        env: credentials::child_env(&world.env, depth + 1),
+        dotenv,
+    };
+    let err = exec::exec(launch);
+    say(&format!("cannot run {}: {err}", exec::shown(&real)));
+    exit::CANNOT_EXEC
+}

@@ -1,0 +1,190 @@
+//! Finding the real wrangler, never ourselves.
+//!
+//! Order (DESIGN.md): `SAFE_WRANGLER_REAL`; else the nearest `node_modules/.bin/wrangler` from the
+//! working directory (after `--cwd`) up; else PATH, absolute entries only. A candidate is skipped
+//! when it is this program: the same file (through any chain of symlinks), or a byte-for-byte copy
+//! of it. Any error while comparing counts as "same" (fail closed), as in rustup.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why no real wrangler could be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotFound {
+    /// Nothing found anywhere.
+    Missing,
+    /// `SAFE_WRANGLER_REAL` names something unusable.
+    BadOverride(String),
+}
+
+/// Identity of this program, measured once.
+#[derive(Debug, Clone)]
+pub struct SelfId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    path: PathBuf,
+}
+
+impl SelfId {
+    /// Measures the program at `exe` (normally `std::env::current_exe()`).
+    ///
+    /// # Errors
+    /// When `exe` cannot be inspected.
+    pub fn of(exe: &Path) -> std::io::Result<SelfId> {
+        let meta = fs::metadata(exe)?;
+        Ok(SelfId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            path: exe.to_owned(),
+        })
+    }
+
+    /// Whether `candidate` is this program: same file, or a copy of it. Errors count as "same".
+    #[must_use]
+    pub fn is_me(&self, candidate: &Path) -> bool {
+        let Ok(meta) = fs::metadata(candidate) else {
+            return true;
+        };
+        if meta.dev() == self.dev && meta.ino() == self.ino {
+            return true;
+        }
+        // Only a file of exactly our size can be a copy; wrangler's own bin is a small script.
+        meta.len() == self.len && same_contents(&self.path, candidate).unwrap_or(true)
+    }
+}
+
+fn same_contents(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (mut fa, mut fb) = (fs::File::open(a)?, fs::File::open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let na = read_full(&mut fa, &mut ba)?;
+        let nb = read_full(&mut fb, &mut bb)?;
+        if na != nb || ba[..na] != bb[..nb] {
+            return Ok(false);
+        }
+        if na == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+fn read_full(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn is_executable_file(p: &Path) -> bool {
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds the real wrangler.
+///
+/// # Errors
+/// [`NotFound`] when there is none, or the override is unusable.
+pub fn find_real(
+    override_path: Option<&OsStr>,
+    dir: &Path,
+    path_var: Option<&OsStr>,
+    me: &SelfId,
+) -> Result<PathBuf, NotFound> {
+    if let Some(o) = override_path.filter(|o| !o.is_empty()) {
+        let p = dir.join(o);
+        if !is_executable_file(&p) {
+            return Err(NotFound::BadOverride(format!(
+                "SAFE_WRANGLER_REAL={} is not an executable file",
+                p.display()
+            )));
+        }
+        if me.is_me(&p) {
+            return Err(NotFound::BadOverride(format!(
+                "SAFE_WRANGLER_REAL={} is safe-wrangler itself, not the real wrangler",
+                p.display()
+            )));
+        }
+        return Ok(p);
+    }
+    let local = dir
+        .ancestors()
+        .map(|d| d.join("node_modules/.bin/wrangler"))
+        .find(|p| is_executable_file(p) && !me.is_me(p));
+    if let Some(p) = local {
+        return Ok(p);
+    }
+    let path_var = path_var.unwrap_or_default();
+    std::env::split_paths(path_var)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("wrangler"))
+        .find(|p| is_executable_file(p) && !me.is_me(p))
+        .ok_or(NotFound::Missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn exe(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, body).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn skips_self_links_and_copies() {
+        let t = tempfile::tempdir().unwrap();
+        let bin = t.path().join("bin");
+        let shims = t.path().join("shims");
+        let real = t.path().join("real");
+        for d in [&bin, &shims, &real] {
+            fs::create_dir(d).unwrap();
+        }
+        let me_path = exe(&bin, "safe-wrangler", "#!/bin/sh\n# me\n");
+        symlink(&me_path, shims.join("wrangler")).unwrap();
+        let copy = t.path().join("copy");
+        fs::create_dir(&copy).unwrap();
+        fs::copy(&me_path, copy.join("wrangler")).unwrap();
+        let real_w = exe(&real, "wrangler", "#!/bin/sh\n# real wrangler\n");
+        let me = SelfId::of(&me_path).unwrap();
+        let path =
+            std::env::join_paths([&shims, &copy, &PathBuf::from("relative"), &real]).unwrap();
+        assert_eq!(find_real(None, t.path(), Some(&path), &me), Ok(real_w));
+        let only_shim = std::env::join_paths([&shims, &copy]).unwrap();
+        assert_eq!(
+            find_real(None, t.path(), Some(&only_shim), &me),
+            Err(NotFound::Missing)
+        );
+    }
+
+    #[test]
+    fn node_modules_then_override() {
+        let t = tempfile::tempdir().unwrap();
+        let nm = t.path().join("node_modules/.bin");
+        fs::create_dir_all(&nm).unwrap();
+        let local = exe(&nm, "wrangler", "#!/bin/sh\n# local\n");
+        let sub = t.path().join("a/b");
+        fs::create_dir_all(&sub).unwrap();
+        let me_path = exe(t.path(), "me", "#!/bin/sh\n# me, longer\n");
+        let me = SelfId::of(&me_path).unwrap();
+        assert_eq!(find_real(None, &sub, None, &me), Ok(local.clone()));
+        assert!(matches!(
+            find_real(Some(OsStr::new("me")), t.path(), None, &me),
+            Err(NotFound::BadOverride(_))
+        ));
+        assert_eq!(
+            find_real(Some(local.as_os_str()), &sub, None, &me),
+            Ok(local)
+        );
+    }
+}

@@ -1,0 +1,9 @@
+#![allow(unreachable_pub, dead_code)]
+//! One integration test crate: the built binary in temp dirs (util), with a fake wrangler
+//! (wrapper), a real pseudo-terminal (pty), and the command table against wrangler's own list
+//! (table).
+mod install;
+mod pty;
+mod table;
+mod util;
+mod wrapper;

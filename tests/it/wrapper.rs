@@ -1,0 +1,412 @@
+//! The built binary in front of a fake wrangler: passthrough, credentials, refusal, lookup.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::ExitStatusExt;
+
+use crate::util::{BIN, DUMMY_TOKEN, Sandbox, write_exe};
+
+const CREDENTIALS: [&str; 6] = [
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CLOUDFLARE_EMAIL",
+    "CF_API_TOKEN",
+    "CF_API_KEY",
+    "CF_EMAIL",
+];
+
+#[test]
+fn argv_reaches_wrangler_unchanged_and_in_order() {
+    let s = Sandbox::new();
+    let odd = OsString::from_vec(vec![b'n', 0xff, b'x']);
+    let out = s
+        .shim(&[
+            "dev",
+            "my script.js",
+            "--var",
+            "A:it's \"quoted\"",
+            "--name",
+        ])
+        .arg(&odd)
+        .arg("--ip=::1")
+        .output();
+    out.assert_code(0);
+    let expected: Vec<OsString> = [
+        "dev",
+        "my script.js",
+        "--var",
+        "A:it's \"quoted\"",
+        "--name",
+    ]
+    .iter()
+    .map(OsString::from)
+    .chain([odd, OsString::from("--ip=::1")])
+    .collect();
+    assert_eq!(s.wrangler_argv().unwrap(), expected);
+}
+
+#[test]
+fn help_and_version_pass_through_the_shim_untouched() {
+    let s = Sandbox::new();
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["deploy", "--help"],
+        &["explain", "--json"],
+    ] {
+        let out = s.shim(args).output();
+        // `wrangler explain` is not a wrangler command: unknown, so refused (fail closed), but
+        // it is never answered by safe-wrangler itself.
+        if args[0] == "explain" {
+            out.assert_code(77);
+            assert!(!out.stdout().contains("\"class\""));
+            continue;
+        }
+        out.assert_code(0);
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        assert_eq!(s.wrangler_argv().unwrap(), argv);
+    }
+}
+
+#[test]
+fn exit_codes_and_signals_pass_through() {
+    let s = Sandbox::new();
+    let out = s.shim(&["whoami"]).env("FAKE_EXIT", "3").output();
+    assert_eq!(out.code(), Some(3));
+    let out = s.shim(&["whoami"]).env("FAKE_SIGNAL", "TERM").output();
+    assert_eq!(
+        out.0.status.signal(),
+        Some(15),
+        "exec, not spawn: wrangler's own death is ours"
+    );
+}
+
+#[test]
+fn every_credential_variable_is_removed() {
+    let s = Sandbox::new();
+    let mut run = s.shim(&["whoami"]).env("CLOUDFLARE_ACCOUNT_ID", "acct");
+    for v in CREDENTIALS {
+        run = run.env(v, DUMMY_TOKEN);
+    }
+    run.output().assert_code(0);
+    let env = s.wrangler_env();
+    for v in CREDENTIALS {
+        assert!(!env.iter().any(|(k, _)| k == v), "{v} reached wrangler");
+    }
+    assert!(!env.iter().any(|(_, val)| val.contains(DUMMY_TOKEN)));
+    assert!(env.contains(&("CLOUDFLARE_ACCOUNT_ID".into(), "acct".into())));
+    assert!(env.contains(&("SAFE_WRANGLER_DEPTH".into(), "1".into())));
+}
+
+#[test]
+fn production_without_a_terminal_is_refused_and_wrangler_never_runs() {
+    let s = Sandbox::new();
+    for args in [
+        &["deploy"][..],
+        &["d1", "migrations", "apply", "DB", "--remote"],
+        &["publish"],
+        &["deploy", "-eproduction"],
+    ] {
+        let out = s
+            .shim(args)
+            .env("CLOUDFLARE_API_TOKEN", DUMMY_TOKEN)
+            .output();
+        out.assert_code(77);
+        assert!(s.wrangler_argv().is_none(), "{args:?}: wrangler ran");
+        let err = out.stderr();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(
+            lines[0].contains("refused") && lines[0].contains(args[0]),
+            "{err}"
+        );
+        assert!(lines[1].contains("instead"), "{err}");
+        assert!(!err.contains(DUMMY_TOKEN));
+    }
+}
+
+#[test]
+fn agents_are_refused_even_for_a_human_looking_call() {
+    let s = Sandbox::new();
+    let out = s
+        .safe(&["deploy", "--env", "production"])
+        .env("CLAUDECODE", "1")
+        .output();
+    out.assert_code(77);
+    assert!(out.stderr().contains("CLAUDECODE"));
+    assert!(
+        out.stderr().contains("wrangler versions upload"),
+        "refusals teach: {}",
+        out.stderr()
+    );
+    assert!(s.wrangler_argv().is_none());
+}
+
+#[test]
+fn refusals_never_echo_secrets_or_control_characters() {
+    let s = Sandbox::new();
+    let out = s
+        .safe(&[
+            "deploy",
+            "--var",
+            "KEY:hunter2-secret",
+            "--name",
+            "a\x1b[2Jb",
+        ])
+        .output();
+    out.assert_code(77);
+    let err = out.stderr();
+    assert!(!err.contains("hunter2-secret"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+}
+
+#[test]
+fn local_work_runs() {
+    let s = Sandbox::new();
+    for args in [
+        &["dev"][..],
+        &["types"],
+        &["deploy", "--dry-run", "--outdir", "out"],
+        &["d1", "migrations", "apply", "DB", "--local"],
+        &["kv", "key", "put", "k", "v", "--binding", "KV"],
+        &["whoami"],
+        &["versions", "upload"],
+    ] {
+        s.shim(args)
+            .env("CLOUDFLARE_API_TOKEN", DUMMY_TOKEN)
+            .output()
+            .assert_code(0);
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        assert_eq!(s.wrangler_argv().unwrap(), argv);
+    }
+}
+
+#[test]
+fn explain_reports_and_never_runs_wrangler() {
+    let s = Sandbox::new();
+    fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
+    let out = s
+        .safe(&["explain", "--json", "--", "deploy", "--env", "staging"])
+        .output();
+    out.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["class"], "production");
+    assert_eq!(v["environment"], "staging");
+    assert_eq!(v["production"], true);
+    assert_eq!(v["decision"], "refuse");
+    assert_eq!(v["command"], "deploy");
+    assert!(v["reason"].as_str().unwrap().contains("terminal"));
+    let out = s
+        .safe(&[
+            "explain",
+            "--json",
+            "d1",
+            "execute",
+            "DB",
+            "--command",
+            "select 1",
+        ])
+        .output();
+    let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(
+        (v["class"].as_str(), v["decision"].as_str()),
+        (Some("local"), Some("run"))
+    );
+    let out = s.safe(&["explain", "deploy"]).output();
+    out.assert_code(0);
+    assert!(out.stdout().contains("decision:    refuse"));
+    assert!(s.wrangler_argv().is_none());
+}
+
+#[test]
+fn explain_bad_usage_is_64() {
+    let s = Sandbox::new();
+    s.safe(&["explain", "--no-such-flag-for-explain"])
+        .output()
+        .assert_code(0);
+    let out = s.safe(&["explain", "--json=maybe"]).output();
+    out.assert_code(64);
+}
+
+#[test]
+fn real_wrangler_lookup_skips_the_shim_in_every_shape() {
+    let s = Sandbox::new();
+    // shim dir first (the default PATH)
+    s.shim(&["whoami"]).output().assert_code(0);
+    // the binary copied under the name wrangler, first in PATH
+    let copy = s.path("copy/wrangler");
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    fs::copy(BIN, &copy).unwrap();
+    // a symlink to a symlink to the binary
+    let twice = s.path("twice");
+    fs::create_dir_all(&twice).unwrap();
+    std::os::unix::fs::symlink(s.shims().join("wrangler"), twice.join("wrangler")).unwrap();
+    let path = std::env::join_paths([
+        copy.parent().unwrap().to_path_buf(),
+        twice.clone(),
+        s.shims(),
+        s.real_dir(),
+    ])
+    .unwrap();
+    let _ = fs::remove_dir_all(s.record());
+    s.run(&copy, &["whoami"])
+        .env("PATH", &path)
+        .output()
+        .assert_code(0);
+    assert!(
+        s.wrangler_argv().is_some(),
+        "the copy found the real wrangler"
+    );
+    let _ = fs::remove_dir_all(s.record());
+    s.run(&twice.join("wrangler"), &["whoami"])
+        .env("PATH", &path)
+        .output()
+        .assert_code(0);
+    assert!(
+        s.wrangler_argv().is_some(),
+        "the double symlink found the real wrangler"
+    );
+    // PATH with only the shim (and the copy): not found, no loop
+    let only =
+        std::env::join_paths([s.shims(), copy.parent().unwrap().to_path_buf(), twice]).unwrap();
+    let out = s.shim(&["whoami"]).env("PATH", &only).output();
+    out.assert_code(127);
+    assert!(
+        out.stderr().contains("npm i -D wrangler"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn a_wrapper_script_that_leads_back_stops_at_the_recursion_limit() {
+    let s = Sandbox::new();
+    let loop_dir = s.path("loop");
+    write_exe(
+        &loop_dir.join("wrangler"),
+        &format!("#!/bin/sh\nexec {BIN} \"$@\"\n"),
+    );
+    let path = std::env::join_paths([s.shims(), loop_dir]).unwrap();
+    let out = s.shim(&["whoami"]).env("PATH", &path).output();
+    out.assert_code(127);
+    assert!(
+        out.stderr().contains("keeps calling itself"),
+        "{}",
+        out.stderr()
+    );
+    let out = s
+        .shim(&["whoami"])
+        .env("SAFE_WRANGLER_DEPTH", "not-a-number")
+        .output();
+    out.assert_code(127);
+}
+
+#[test]
+fn missing_wrangler_is_127_with_the_install_hint() {
+    let s = Sandbox::new();
+    let out = s.safe(&["whoami"]).env("PATH", s.shims()).output();
+    out.assert_code(127);
+    assert_eq!(out.stderr().lines().count(), 1);
+    assert!(out.stderr().contains("npm i -D wrangler"));
+    let out = s
+        .safe(&["whoami"])
+        .env("SAFE_WRANGLER_REAL", s.path("nope"))
+        .output();
+    out.assert_code(127);
+    let out = s.safe(&["whoami"]).env("SAFE_WRANGLER_REAL", BIN).output();
+    out.assert_code(127);
+    assert!(out.stderr().contains("safe-wrangler itself"));
+}
+
+#[test]
+fn node_modules_bin_wins_over_path_and_follows_cwd_flag() {
+    let s = Sandbox::new();
+    let app = s.project().join("app");
+    let local = app.join("node_modules/.bin/wrangler");
+    write_exe(&local, "#!/bin/sh\nprintf local > \"$RECORD.local\"\n");
+    s.shim(&["whoami"])
+        .cwd(&app.join("node_modules"))
+        .output()
+        .assert_code(0);
+    assert!(s.path("record.local").exists());
+    fs::remove_file(s.path("record.local")).unwrap();
+    s.shim(&["--cwd", "app", "whoami"]).output().assert_code(0);
+    assert!(
+        s.path("record.local").exists(),
+        "--cwd is where wrangler looks, so are we"
+    );
+}
+
+#[test]
+fn dotenv_credentials_are_blanked_through_appended_env_files() {
+    let s = Sandbox::new();
+    fs::write(
+        s.project().join(".env"),
+        format!("KEEP=1\nCLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n"),
+    )
+    .unwrap();
+    fs::write(s.project().join(".env.staging"), "STAGE=2\n").unwrap();
+    s.shim(&["whoami", "--env", "staging", "--", "tail"])
+        .output()
+        .assert_code(0);
+    let argv = s.wrangler_argv().unwrap();
+    let words: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(&words[..3], &["whoami", "--env", "staging"]);
+    assert!(
+        words[3].starts_with("--env-file=/proc/self/fd/"),
+        "{words:?}"
+    );
+    assert!(
+        words[4].starts_with("--env-file=/proc/self/fd/"),
+        "{words:?}"
+    );
+    assert_eq!(
+        &words[5..],
+        &["--", "tail"],
+        "our words go before the user's --"
+    );
+    let files = s.wrangler_env_files();
+    assert!(
+        files.contains("KEEP=1") && files.contains("STAGE=2"),
+        "{files}"
+    );
+    assert!(files.trim_end().ends_with("CF_EMAIL="), "{files}");
+    // without a credential in the files, argv is untouched
+    fs::write(s.project().join(".env"), "KEEP=1\n").unwrap();
+    s.shim(&["whoami"]).output().assert_code(0);
+    assert_eq!(s.wrangler_argv().unwrap(), vec![OsString::from("whoami")]);
+}
+
+#[test]
+fn a_credential_in_a_user_env_file_refuses_with_file_and_line() {
+    let s = Sandbox::new();
+    fs::write(
+        s.project().join("ci.env"),
+        format!("A=1\nCF_API_TOKEN={DUMMY_TOKEN}\n"),
+    )
+    .unwrap();
+    let out = s.shim(&["whoami", "--env-file", "ci.env"]).output();
+    out.assert_code(77);
+    assert!(
+        out.stderr().contains("ci.env:2 sets CF_API_TOKEN"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.stderr().contains(DUMMY_TOKEN));
+    assert!(s.wrangler_argv().is_none());
+}
+
+#[test]
+fn an_unreadable_config_never_panics() {
+    let s = Sandbox::new();
+    fs::write(s.project().join("wrangler.toml"), "name = [").unwrap();
+    let out = s.safe(&["explain", "deploy"]).output();
+    out.assert_code(0);
+    assert!(out.stdout().contains("unreadable"), "{}", out.stdout());
+    s.shim(&["deploy"]).output().assert_code(77);
+    s.shim(&["types"]).output().assert_code(0);
+}
