@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Start-up cost of safe-wrangler, as ratios against baselines measured in the same run:
+#   direct   a stub `wrangler` (a /bin/sh script that exits 0) called directly
+#   env -u   the same through `env -u CLOUDFLARE_API_TOKEN` (the bare-minimum guard)
+#   safe     the same through the safe-wrangler shim (lookup, classify, strip credentials, exec)
+# Rounds interleave the three so machine noise hits them alike. Usage: scripts/bench.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-500}"
+cargo build --release --locked --quiet
+bin="$PWD/target/release/safe-wrangler"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/real" "$work/shims" "$work/project"
+printf '#!/bin/sh\nexit 0\n' > "$work/real/wrangler"
+chmod +x "$work/real/wrangler"
+ln -s "$bin" "$work/shims/wrangler"
+cd "$work/project"
+export CLOUDFLARE_API_TOKEN=test-token-not-real
+
+time_ns() { # runs "$@" n times, prints nanoseconds
+  local start end i
+  start=$(date +%s%N)
+  for ((i = 0; i < n; i++)); do "$@"; done
+  end=$(date +%s%N)
+  echo $((end - start))
+}
+
+declare -A total=([direct]=0 [envu]=0 [safe]=0)
+for round in 1 2 3 4 5; do
+  total[direct]=$((total[direct] + $(time_ns "$work/real/wrangler" d1 migrations apply DB --local)))
+  total[envu]=$((total[envu] + $(time_ns env -u CLOUDFLARE_API_TOKEN "$work/real/wrangler" d1 migrations apply DB --local)))
+  total[safe]=$((total[safe] + $(PATH="$work/shims:$work/real:$PATH" time_ns "$work/shims/wrangler" d1 migrations apply DB --local)))
+done
+calls=$((5 * n))
+per() { awk -v t="$1" -v c="$calls" 'BEGIN { printf "%.3f", t / c / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "calls per variant: $calls (wrangler d1 migrations apply DB --local, stub wrangler)"
+echo "direct:  $(per "${total[direct]}") ms/call"
+echo "env -u:  $(per "${total[envu]}") ms/call"
+echo "safe:    $(per "${total[safe]}") ms/call"
+echo "ratio safe / env -u: $(ratio "${total[safe]}" "${total[envu]}")  (target <= 1.30)"
+echo "ratio safe / direct: $(ratio "${total[safe]}" "${total[direct]}")"
