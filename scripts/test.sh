@@ -18,6 +18,8 @@ echo "== cargo test"
 cargo test --locked
 
 echo "== install.sh in a temporary HOME (release build)"
+# rustup and cargo find their homes through HOME unless told: keep the real ones.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT
 HOME="$home" ./install.sh | tail -n 1
