@@ -87,13 +87,18 @@ def row(cmd):
         has_remote = any(f["name"] in ("remote",) for f in cmd["flags"])
         if has_remote:
             remote_class = "Some(Class::Production)"
+    behaviour = cmd.get("behaviour") or {}
+    env_scoped = bool(behaviour.get("warnIfMultipleEnvsConfiguredButNoneSpecified"))
+    redirect = bool(behaviour.get("useConfigRedirectIfAvailable")) or joined == "dev" or path[0] == "pages"
     flags = ",\n        ".join(flag_spec(f) for f in cmd["flags"])
     return (
         "Command {\n    path: %s,\n    class: %s,\n    destructive: %s,\n    secret: %s,\n"
         "    local_by_default: %s,\n    when_remote: %s,\n    local_flag_makes_local: %s,\n"
-        "    when_dry_run: %s,\n    push_makes_production: %s,\n    flags: &[\n        %s\n    ],\n}"
+        "    when_dry_run: %s,\n    push_makes_production: %s,\n    env_scoped: %s,\n    config_redirect: %s,\n"
+        "    flags: &[\n        %s\n    ],\n}"
         % (json.dumps(joined), klass, str(destructive).lower(), str(secret).lower(), str(local_default).lower(),
-           remote_class, str(local_flip).lower(), dry_run, str(push).lower(), flags)
+           remote_class, str(local_flip).lower(), dry_run, str(push).lower(), str(env_scoped).lower(),
+           str(redirect).lower(), flags)
     )
 
 

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::wrangler::Class;
 use crate::wrangler::argv::Invocation;
+use crate::wrangler::config::{Config, ConfigError};
 
 /// What a call would do, and why we think so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,11 +39,68 @@ pub struct Operation {
     pub destructive: bool,
     /// One line saying why.
     pub why: String,
+    /// Config facts that mattered ("routes inherited from the top level: ...").
+    pub facts: Vec<String>,
 }
 
-/// Classifies one call.
+/// Which targets count as production (the policy file can change these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// Environment names whose remote writes are production; "" is the top level.
+    pub production_environments: Vec<String>,
+    /// Pages branches whose deploys are production.
+    pub pages_production_branches: Vec<String>,
+}
+
+impl Default for Targets {
+    fn default() -> Targets {
+        Targets {
+            production_environments: vec![String::new(), "production".into(), "prod".into()],
+            pages_production_branches: vec!["main".into(), "master".into()],
+        }
+    }
+}
+
+/// Commands whose class depends on the wrangler config (routes, bindings).
+const CONFIG_DEPENDENT: &[&str] = &["deploy", "triggers deploy", "dev"];
+
+/// Whether classifying this call needs the wrangler config read.
 #[must_use]
-pub fn classify(inv: &Invocation, cloudflare_env: Option<&str>) -> Operation {
+pub fn needs_config(inv: &Invocation) -> bool {
+    inv.problems.is_empty() && CONFIG_DEPENDENT.contains(&inv.path.as_str())
+}
+
+/// The class so far: rules may lower it (a non-production target) before the severity rules
+/// raise it; among raises the most severe wins.
+struct Verdict {
+    class: Class,
+    rule: String,
+    why: String,
+}
+
+impl Verdict {
+    fn set(&mut self, class: Class, rule: &str, why: String) {
+        self.class = class;
+        rule.clone_into(&mut self.rule);
+        self.why = why;
+    }
+    fn raise(&mut self, class: Class, rule: &str, why: String) {
+        if class > self.class {
+            self.set(class, rule, why);
+        }
+    }
+}
+
+/// Classifies one call. `config` is the wrangler config the call would use (when
+/// [`needs_config`] asked for it): `None` when there is none.
+#[must_use]
+#[allow(clippy::too_many_lines)]
+pub fn classify(
+    inv: &Invocation,
+    cloudflare_env: Option<&str>,
+    config: Option<&Result<Config, ConfigError>>,
+    targets: &Targets,
+) -> Operation {
     let environment = match inv.value("env") {
         Some(e) => e.to_owned(),
         None if inv.has("env") => String::new(),
@@ -53,14 +111,21 @@ pub fn classify(inv: &Invocation, cloudflare_env: Option<&str>) -> Operation {
     } else {
         inv.path.clone()
     };
-    let op = |class: Class, rule: &str, remote: bool, destructive: bool, why: String| Operation {
-        class,
-        rule: rule.to_owned(),
+    let mut facts = Vec::new();
+    let op = |v: Verdict, destructive: bool, facts: Vec<String>| Operation {
+        class: v.class,
+        rule: v.rule,
         command: command.clone(),
         environment: environment.clone(),
-        production: class.needs_approval(),
-        remote,
-        destructive,
+        production: v.class.needs_approval(),
+        remote: v.class != Class::Local,
+        destructive: destructive && v.class > Class::Read,
+        why: v.why,
+        facts,
+    };
+    let verdict = |class: Class, rule: &str, why: String| Verdict {
+        class,
+        rule: rule.to_owned(),
         why,
     };
 
@@ -68,80 +133,326 @@ pub fn classify(inv: &Invocation, cloudflare_env: Option<&str>) -> Operation {
         let what: Vec<String> = inv
             .problems
             .iter()
-            .map(super::wrangler::argv::Problem::describe)
+            .map(crate::wrangler::argv::Problem::describe)
             .collect();
+        let why = format!("{}: treated as production (fail closed)", what.join("; "));
         return op(
-            Class::Production,
-            "unknown-shape",
-            true,
+            verdict(Class::Production, "unknown-shape", why),
             false,
-            format!("{}: treated as production (fail closed)", what.join("; ")),
+            facts,
         );
     }
     if inv.boolean("temporary") == Some(true) || inv.has("event-code") {
+        let why =
+            "--temporary creates a Cloudflare account and deploys with no credentials".to_owned();
         return op(
-            Class::Production,
-            "temporary-account",
-            true,
+            verdict(Class::Production, "temporary-account", why),
             false,
-            "--temporary creates a Cloudflare account and deploys with no credentials".to_owned(),
+            facts,
         );
     }
     if inv.boolean("help") == Some(true) || inv.boolean("version") == Some(true) {
         return op(
-            Class::Local,
-            "help-or-version",
+            verdict(
+                Class::Local,
+                "help-or-version",
+                "prints help or the version".into(),
+            ),
             false,
-            false,
-            "prints help or the version".to_owned(),
+            facts,
         );
     }
     let Some(row) = inv.command else {
-        let (rule, why) = if inv.path.is_empty() {
-            ("no-command", "no command: wrangler prints its help")
+        let v = if inv.path.is_empty() {
+            verdict(
+                Class::Local,
+                "no-command",
+                "no command: wrangler prints its help".into(),
+            )
         } else {
-            (
+            verdict(
+                Class::Local,
                 "namespace-help",
-                "a command group alone: wrangler prints its help",
+                "a command group alone: wrangler prints its help".into(),
             )
         };
-        return op(Class::Local, rule, false, false, why.to_owned());
+        return op(v, false, facts);
     };
 
-    let rule = format!("cmd:{}", row.path);
-    let mut class = row.class;
-    let mut why = format!("`{}` is {}", row.path, class.as_str());
+    let mut v = verdict(
+        row.class,
+        &format!("cmd:{}", row.path),
+        format!("`{}` is {}", row.path, row.class.as_str()),
+    );
+    if let Some(dry) = row.when_dry_run
+        && inv.boolean("dry-run") == Some(true)
+    {
+        let why = format!("`{}` with --dry-run changes nothing", row.path);
+        return op(verdict(dry, "dry-run", why), false, facts);
+    }
     if row.local_by_default {
         let remote = inv.boolean("remote") == Some(true)
             || inv.boolean("local") == Some(false)
             || inv.boolean("preview") == Some(true);
         if remote {
-            class = row.when_remote.unwrap_or(Class::Production);
-            why = format!(
-                "`{}` with --remote (or --local=false, --preview) is {}",
-                row.path,
-                class.as_str()
+            let class = row.when_remote.unwrap_or(Class::Production);
+            v.set(
+                class,
+                &format!("cmd:{} --remote", row.path),
+                format!("`{}` with --remote is {}", row.path, class.as_str()),
             );
-        } else {
-            why = format!("`{}` is local unless --remote", row.path);
+        } else if row.class == Class::Local {
+            v.why = format!("`{}` is local unless --remote", row.path);
         }
     }
     if row.local_flag_makes_local && inv.boolean("local") == Some(true) {
-        class = Class::Local;
-        why = format!("`{}` with --local targets a local dev session", row.path);
-    }
-    if let Some(dry) = row.when_dry_run
-        && inv.boolean("dry-run") == Some(true)
-    {
-        class = dry;
-        why = format!("`{}` with --dry-run changes nothing", row.path);
+        v.set(
+            Class::Local,
+            "local-flag",
+            format!("`{}` with --local targets a local dev session", row.path),
+        );
     }
     if row.push_makes_production && inv.boolean("push") == Some(true) {
-        class = Class::Production;
-        why = format!("`{}` with --push uploads an image", row.path);
+        v.set(
+            Class::Production,
+            "push",
+            format!("`{}` with --push uploads an image", row.path),
+        );
     }
-    let destructive = row.destructive && class != Class::Local && class != Class::Read;
-    op(class, &rule, class != Class::Local, destructive, why)
+    let production_env = targets.production_environments.contains(&environment);
+
+    match row.path {
+        "d1 execute" if v.class == Class::Migration => {
+            if inv.has("file") {
+                v.set(
+                    Class::Migration,
+                    "d1-sql-file",
+                    "remote SQL from a file is treated as a migration".into(),
+                );
+            } else if inv.value("command").is_some_and(sql_is_read_only) {
+                v.set(
+                    Class::Read,
+                    "d1-sql-read",
+                    "remote SQL that only reads (SELECT, EXPLAIN, PRAGMA)".into(),
+                );
+            } else {
+                v.set(
+                    Class::Migration,
+                    "d1-sql-write",
+                    "remote SQL that may write".into(),
+                );
+            }
+        }
+        "pages deploy" => match inv.value("branch").filter(|b| !b.is_empty()) {
+            Some(b) if !targets.pages_production_branches.iter().any(|p| p == b) => {
+                v.set(
+                    Class::Preview,
+                    "pages-preview-branch",
+                    format!("Pages deploy to the non-production branch {b:?}"),
+                );
+            }
+            Some(b) => v.set(
+                Class::Production,
+                "pages-production-branch",
+                format!("Pages deploy to the production branch {b:?}"),
+            ),
+            None => v.set(
+                Class::Production,
+                "pages-no-branch",
+                "Pages deploy without --branch may go to the production branch".into(),
+            ),
+        },
+        "dev" if v.class == Class::Local => match config {
+            Some(Ok(cfg)) if cfg.effective(&environment).has_remote_binding() => {
+                facts.push("a binding is marked \"remote\": true".into());
+                v.set(
+                    Class::Preview,
+                    "dev-remote-binding",
+                    "`dev` with a remote binding starts a remote proxy session".into(),
+                );
+            }
+            Some(Err(e)) => {
+                facts.push(format!("config unreadable: {e}"));
+                v.set(
+                    Class::Preview,
+                    "config-unreadable",
+                    "`dev` with an unreadable config may use remote bindings".into(),
+                );
+            }
+            _ => {}
+        },
+        "deploy" | "triggers deploy" => v.set(
+            Class::Production,
+            &format!("cmd:{}", row.path),
+            format!("`{}` publishes the Worker", row.path),
+        ),
+        _ => {}
+    }
+    if row.env_scoped && v.class == Class::Production && !row.destructive && !production_env {
+        v.set(
+            Class::Preview,
+            "non-production-environment",
+            format!(
+                "`{}` targets the non-production environment {environment:?}",
+                row.path
+            ),
+        );
+    }
+    if matches!(row.path, "deploy" | "triggers deploy") {
+        deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
+    }
+    op(v, row.destructive, facts)
+}
+
+/// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
+/// addresses (dns), deleted Durable Object classes (migration), a dispatch namespace.
+fn deploy_raises(
+    inv: &Invocation,
+    path: &str,
+    environment: &str,
+    config: Option<&Result<Config, ConfigError>>,
+    v: &mut Verdict,
+    facts: &mut Vec<String>,
+) {
+    let cli_routes: Vec<&str> = inv
+        .values("routes")
+        .into_iter()
+        .chain(inv.values("domains"))
+        .collect();
+    if !cli_routes.is_empty() {
+        facts.push(format!(
+            "routes from the command line: {}",
+            cli_routes.join(", ")
+        ));
+        v.raise(
+            Class::Dns,
+            "cli-routes",
+            "--route/--domain change traffic routing".into(),
+        );
+    }
+    if inv.has("dispatch-namespace") {
+        v.raise(
+            Class::Production,
+            "dispatch-namespace",
+            "deploys into a Workers for Platforms namespace".into(),
+        );
+    }
+    match config {
+        Some(Err(e)) => {
+            facts.push(format!("config unreadable: {e}"));
+            v.raise(
+                Class::Production,
+                "config-unreadable",
+                format!("the config cannot be read, so its routes are unknown: {e}"),
+            );
+        }
+        Some(Ok(cfg)) => {
+            let eff = cfg.effective(environment);
+            let (routes, inherited) = eff.routes();
+            if !routes.is_empty() && cli_routes.is_empty() {
+                let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
+                let from = if inherited {
+                    "routes inherited from the top level"
+                } else {
+                    "routes"
+                };
+                facts.push(format!("{from}: {}", list.join(", ")));
+                v.raise(
+                    Class::Dns,
+                    "config-routes",
+                    format!("`{path}` publishes {from} ({})", list.join(", ")),
+                );
+            }
+            let addresses = eff.addresses();
+            if path == "deploy" && !addresses.is_empty() {
+                facts.push(format!("email addresses: {}", addresses.join(", ")));
+                v.raise(
+                    Class::Dns,
+                    "email-addresses",
+                    "deploy changes Email Routing rules".into(),
+                );
+            }
+            let deleted = eff.deleted_classes();
+            if path == "deploy" && !deleted.is_empty() {
+                facts.push(format!(
+                    "deleted Durable Object classes: {}",
+                    deleted.join(", ")
+                ));
+                v.raise(
+                    Class::Migration,
+                    "deleted-classes",
+                    "deploy deletes Durable Object classes and their data".into(),
+                );
+            }
+        }
+        None => {}
+    }
+}
+
+/// Whether every statement of a SQL text only reads: `SELECT`, `EXPLAIN`, or a `PRAGMA` without
+/// an assignment. Anything else (including `WITH`, which can end in a write) counts as a write.
+#[must_use]
+pub fn sql_is_read_only(sql: &str) -> bool {
+    let statements = split_sql(sql);
+    !statements.is_empty()
+        && statements.iter().all(|stmt| {
+            let upper = stmt.to_ascii_uppercase();
+            let first = upper
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .find(|w| !w.is_empty())
+                .unwrap_or("");
+            match first {
+                "SELECT" | "EXPLAIN" => true,
+                "PRAGMA" => !stmt.contains('=') && !upper.contains('('),
+                _ => false,
+            }
+        })
+}
+
+/// Statements of a SQL text with comments removed, split on `;` outside quotes.
+fn split_sql(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                cur.push(c);
+                for d in chars.by_ref() {
+                    cur.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+                cur.push(' ');
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    if prev == '*' && d == '/' {
+                        break;
+                    }
+                    prev = d;
+                }
+                cur.push(' ');
+            }
+            ';' => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -150,139 +461,45 @@ mod tests {
     use crate::wrangler::argv::parse;
     use std::ffi::OsString;
 
-    /// One line per case: argv, `CLOUDFLARE_ENV`, expected class, expected environment.
-    const CASES: &[(&str, Option<&str>, Class, &str)] = &[
-        ("dev", None, Class::Local, ""),
-        ("dev --remote", None, Class::Preview, ""),
-        ("types", None, Class::Local, ""),
-        ("whoami", None, Class::Read, ""),
-        ("login", None, Class::Local, ""),
-        ("logout", None, Class::Local, ""),
-        ("auth token", None, Class::Production, ""),
-        ("tail my-worker", None, Class::Read, ""),
-        ("deployments list", None, Class::Read, ""),
-        ("versions list", None, Class::Read, ""),
-        ("versions upload", None, Class::Preview, ""),
-        ("--help", None, Class::Local, ""),
-        ("deploy --help", None, Class::Local, ""),
-        ("--version", None, Class::Local, ""),
-        ("-v", None, Class::Local, ""),
-        ("", None, Class::Local, ""),
-        ("d1", None, Class::Local, ""),
-        ("deploy", None, Class::Production, ""),
-        ("deploy --dry-run", None, Class::Local, ""),
-        ("deploy --dryRun", None, Class::Local, ""),
-        ("deploy --dry-run=false", None, Class::Production, ""),
-        ("deploy --dry-run false", None, Class::Production, ""),
-        ("deploy --no-dry-run", None, Class::Production, ""),
-        ("deploy --env staging", None, Class::Production, "staging"),
-        ("deploy", Some("staging"), Class::Production, "staging"),
-        ("deploy --env=", Some("staging"), Class::Production, ""),
-        (
-            "deploy -e other",
-            Some("staging"),
-            Class::Production,
-            "other",
-        ),
-        ("deploy --dry-run --temporary", None, Class::Production, ""),
-        ("deploy -eproduction", None, Class::Production, ""),
-        ("deploy --env a --env b", None, Class::Production, "b"),
-        ("d1 migrations apply DB --local", None, Class::Local, ""),
-        ("d1 migrations apply DB", None, Class::Local, ""),
-        (
-            "d1 migrations apply DB --remote",
-            None,
-            Class::Migration,
-            "",
-        ),
-        (
-            "d1 migrations apply DB --local=false",
-            None,
-            Class::Migration,
-            "",
-        ),
-        (
-            "d1 migrations apply DB --no-local",
-            None,
-            Class::Migration,
-            "",
-        ),
-        (
-            "d1 execute DB --remote --command x",
-            None,
-            Class::Migration,
-            "",
-        ),
-        (
-            "d1 execute DB --preview --remote --command x",
-            None,
-            Class::Migration,
-            "",
-        ),
-        ("kv key put k v --binding KV", None, Class::Local, ""),
-        (
-            "kv key put k v --binding KV --local",
-            None,
-            Class::Local,
-            "",
-        ),
-        (
-            "kv key put k v --binding KV --remote",
-            None,
-            Class::Production,
-            "",
-        ),
-        ("kv key get k --binding KV --remote", None, Class::Read, ""),
-        (
-            "r2 object put b/k --file f --remote",
-            None,
-            Class::Production,
-            "",
-        ),
-        ("workflows list", None, Class::Read, ""),
-        ("workflows trigger wf --local", None, Class::Local, ""),
-        ("workflows trigger wf", None, Class::Production, ""),
-        ("delete", None, Class::Production, ""),
-        ("rollback", None, Class::Production, ""),
-        ("secret put X", None, Class::Production, ""),
-        ("triggers deploy", None, Class::Dns, ""),
-        (
-            "r2 bucket domain add b --domain x.example.com",
-            None,
-            Class::Dns,
-            "",
-        ),
-        ("publish", None, Class::Production, ""),
-        ("kv:namespace list", None, Class::Production, ""),
-        ("--dry-run deploy", None, Class::Production, ""),
-        ("deploy --frobnicate", None, Class::Production, ""),
-        (
-            "--env-file /dev/null deploy --dry-run",
-            None,
-            Class::Production,
-            "",
-        ),
-        ("deploy -- --dry-run", None, Class::Production, ""),
-        ("containers build . --push", None, Class::Production, ""),
-        ("containers build .", None, Class::Local, ""),
-    ];
-
     #[test]
-    fn table() {
-        for (line, cf_env, class, env) in CASES {
-            let args: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
-            let op = classify(&parse(&args), *cf_env);
-            assert_eq!(op.class, *class, "{line:?}: {op:?}");
-            assert_eq!(op.environment, *env, "{line:?}");
-            assert_eq!(op.production, class.needs_approval(), "{line:?}");
+    fn sql_reads() {
+        for sql in [
+            "SELECT 1",
+            "select * from t; SELECT 2;",
+            "EXPLAIN QUERY PLAN SELECT 1",
+            "PRAGMA table_list",
+            "-- c\nSELECT ';'",
+        ] {
+            assert!(sql_is_read_only(sql), "{sql}");
+        }
+        for sql in [
+            "DELETE FROM t",
+            "SELECT 1; DROP TABLE t",
+            "WITH x AS (SELECT 1) DELETE FROM t",
+            "PRAGMA foreign_keys = OFF",
+            "",
+            "/* SELECT */ UPDATE t SET a=1",
+            "PRAGMA optimize(0x10002)",
+        ] {
+            assert!(!sql_is_read_only(sql), "{sql}");
         }
     }
 
     #[test]
     fn rules_are_named() {
-        let op = classify(&parse(&[OsString::from("publish")]), None);
+        let op = classify(
+            &parse(&[OsString::from("publish")]),
+            None,
+            None,
+            &Targets::default(),
+        );
         assert_eq!(op.rule, "unknown-shape");
-        let op = classify(&parse(&[OsString::from("deploy")]), None);
+        let op = classify(
+            &parse(&[OsString::from("deploy")]),
+            None,
+            None,
+            &Targets::default(),
+        );
         assert_eq!(op.rule, "cmd:deploy");
         assert_eq!(op.command, "deploy");
     }

@@ -107,30 +107,44 @@ pub struct Assessment {
 #[must_use]
 pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool) -> Assessment {
     let invocation = wrangler::argv::parse(args);
-    let operation = classify::classify(&invocation, world.env.str("CLOUDFLARE_ENV"));
     let dir = match invocation.value("cwd") {
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     };
+    let cloudflare_env = world.env.str("CLOUDFLARE_ENV");
+    // The config is read only when the class depends on it or a human must confirm: local work
+    // pays nothing for it.
+    let redirect = invocation.command.is_some_and(|c| c.config_redirect);
+    let load = || {
+        wrangler::config::locate(&dir, invocation.value("config"), redirect)
+            .map(|p| wrangler::config::load(&p))
+    };
+    let mut config = classify::needs_config(&invocation).then(load).flatten();
+    let targets = classify::Targets::default();
+    let operation = classify::classify(&invocation, cloudflare_env, config.as_ref(), &targets);
     let gated = operation.class.needs_approval();
-    let context = Context::detect(&world.env, gated && terminal());
-    let mut target = policy::environment_label(&operation.environment).to_owned();
-    let mut config = None;
-    if gated && let Some(path) = wrangler::config::locate(&dir, invocation.value("config")) {
-        match wrangler::config::load(&path) {
-            Ok(cfg) => {
-                if let Some(name) = invocation
-                    .value("name")
-                    .map(str::to_owned)
-                    .or_else(|| cfg.worker_name(&operation.environment))
-                {
-                    target = name;
-                }
-                config = Some(Ok(path));
-            }
-            Err(e) => config = Some(Err(e)),
-        }
+    if gated && config.is_none() {
+        config = load();
     }
+    let context = Context::detect(&world.env, gated && terminal());
+    let name_flag = invocation
+        .value("name")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let target = name_flag
+        .or_else(|| {
+            world
+                .env
+                .str("WRANGLER_CI_OVERRIDE_NAME")
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+        })
+        .or_else(|| match &config {
+            Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
+            _ => None,
+        })
+        .unwrap_or_else(|| policy::environment_label(&operation.environment).to_owned());
+    let config = config.map(|c| c.map(|cfg| cfg.path));
     let decision = policy::decide(&operation, &context, &target);
     Assessment {
         invocation,

@@ -116,6 +116,7 @@ mod tests {
             remote: true,
             destructive: false,
             why: String::new(),
+            facts: Vec::new(),
         }
     }
 

@@ -49,6 +49,8 @@ pub enum Problem {
     UnknownCommand(String),
     /// An argument that is not valid UTF-8 where a command or flag name was expected.
     NotUtf8,
+    /// A boolean given a value other than `true`/`false` (`--dry-run=0`).
+    AmbiguousBoolean(String),
 }
 
 impl Problem {
@@ -63,6 +65,7 @@ impl Problem {
             Problem::Repeated(f) => format!("--{f} given more than once"),
             Problem::UnknownCommand(w) => format!("unknown command word {w:?}"),
             Problem::NotUtf8 => "an argument that is not UTF-8".to_owned(),
+            Problem::AmbiguousBoolean(f) => format!("{f}: only true or false are unambiguous"),
         }
     }
 }
@@ -358,8 +361,15 @@ fn read_value(
             if negated {
                 (FlagValue::Bool(false), i + 1)
             } else if let Some(v) = inline {
-                // yargs: anything but "false" given inline to a boolean is truthy.
-                (FlagValue::Bool(v != "false"), i + 1)
+                // yargs-parser turns an inline string into `v === "true"`, while its docs and
+                // other versions accept 0/1: take only the unambiguous spellings.
+                if let Some(b) = parse_bool(v) {
+                    (FlagValue::Bool(b), i + 1)
+                } else {
+                    inv.problems
+                        .push(Problem::AmbiguousBoolean(format!("--{}={v}", flag.name())));
+                    (FlagValue::Bool(true), i + 1)
+                }
             } else if let Some(b) = next.and_then(parse_bool) {
                 (FlagValue::Bool(b), i + 2)
             } else {

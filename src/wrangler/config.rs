@@ -34,15 +34,48 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// The config path wrangler would use, if any.
+/// Where build tools leave a pointer to the config they generated (`{"configPath": ...}`).
+pub const REDIRECT_FILE: &str = ".wrangler/deploy/config.json";
+
+/// The config path wrangler would use, if any. `redirect`: the command honours
+/// [`REDIRECT_FILE`] (deploy, versions, triggers, preview, dev, pages), which `--config` disables.
 #[must_use]
-pub fn locate(dir: &Path, config_flag: Option<&str>) -> Option<PathBuf> {
+pub fn locate(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<PathBuf> {
     if let Some(flag) = config_flag.filter(|f| !f.is_empty()) {
         return Some(dir.join(flag));
     }
-    CONFIG_NAMES
+    let user = CONFIG_NAMES
         .iter()
-        .find_map(|name| dir.ancestors().map(|d| d.join(name)).find(|p| p.is_file()))
+        .find_map(|name| dir.ancestors().map(|d| d.join(name)).find(|p| p.is_file()));
+    if redirect
+        && let Some(pointer) = dir
+            .ancestors()
+            .map(|d| d.join(REDIRECT_FILE))
+            .find(|p| p.is_file())
+    {
+        // It counts only beside the user's config (wrangler errors otherwise) or with none.
+        let project = pointer
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent);
+        let beside = match (&user, project) {
+            (Some(u), Some(p)) => u.parent() == Some(p),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if beside {
+            // An unreadable pointer is reported as an unreadable config by `load`.
+            return Some(redirect_target(&pointer).unwrap_or(pointer));
+        }
+    }
+    user
+}
+
+fn redirect_target(pointer: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(pointer).ok()?;
+    let value: Value = serde_json::from_str(&strip_jsonc(&text)).ok()?;
+    let target = value.get("configPath")?.as_str()?;
+    Some(pointer.parent()?.join(target))
 }
 
 /// Reads and parses a config file.
@@ -73,8 +106,8 @@ fn first_line(s: &str) -> String {
 }
 
 impl Config {
-    /// The Worker name a command acting on `env` would use: `--name`, else the config's `name`
-    /// with `-<env>` appended for a named environment (wrangler's naming).
+    /// The Worker name a command acting on `env` would use: the config's `name` with `-<env>`
+    /// appended for a named environment (wrangler's naming; `--name` is the caller's).
     #[must_use]
     pub fn worker_name(&self, env: &str) -> Option<String> {
         let base = self.value.get("name")?.as_str()?;
@@ -83,6 +116,145 @@ impl Config {
         } else {
             Some(format!("{base}-{env}"))
         }
+    }
+
+    /// The config as wrangler resolves it for environment `env` ("" = top level).
+    #[must_use]
+    pub fn effective<'a>(&'a self, env: &str) -> Effective<'a> {
+        let section = if env.is_empty() {
+            None
+        } else {
+            self.value.get("env").and_then(|e| e.get(env))
+        };
+        Effective {
+            top: &self.value,
+            env: section,
+            named: !env.is_empty(),
+        }
+    }
+}
+
+/// One route a deploy would publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub pattern: String,
+    pub custom_domain: bool,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.custom_domain {
+            write!(f, "{} (custom domain)", self.pattern)
+        } else {
+            f.write_str(&self.pattern)
+        }
+    }
+}
+
+/// The config for one environment, with wrangler's inheritance rules
+/// (`../shared/wrangler/config.md` section 3).
+#[derive(Debug, Clone, Copy)]
+pub struct Effective<'a> {
+    top: &'a Value,
+    env: Option<&'a Value>,
+    named: bool,
+}
+
+impl<'a> Effective<'a> {
+    /// An inheritable key: the environment's own value, else the top level's (and whether it
+    /// was inherited while a named environment is selected).
+    fn inherited(&self, key: &str) -> (Option<&'a Value>, bool) {
+        match self.env.and_then(|e| e.get(key)) {
+            Some(v) => (Some(v), false),
+            None => (self.top.get(key), self.named),
+        }
+    }
+
+    /// The routes a deploy publishes: `routes ?? [route]`, each key inherited separately (so an
+    /// environment that sets only `route` still deploys the top level's `routes`). The flag says
+    /// whether they come from the top level while a named environment is selected.
+    #[must_use]
+    pub fn routes(&self) -> (Vec<Route>, bool) {
+        let (routes, routes_inherited) = self.inherited("routes");
+        let (single, single_inherited) = self.inherited("route");
+        let (list, inherited) = match (routes, single) {
+            (Some(Value::Array(list)), _) => (list.iter().collect::<Vec<_>>(), routes_inherited),
+            (Some(other), _) if !other.is_null() => (vec![other], routes_inherited),
+            (_, Some(r)) if !r.is_null() => (vec![r], single_inherited),
+            _ => (Vec::new(), false),
+        };
+        let routes = list.into_iter().filter_map(route_of).collect::<Vec<_>>();
+        let inherited = inherited && !routes.is_empty();
+        (routes, inherited)
+    }
+
+    /// Email Routing addresses (top level only).
+    #[must_use]
+    pub fn addresses(&self) -> Vec<String> {
+        self.top
+            .get("addresses")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Durable Object classes that a deploy would delete (`migrations[].deleted_classes`).
+    #[must_use]
+    pub fn deleted_classes(&self) -> Vec<String> {
+        let (migrations, _) = self.inherited("migrations");
+        migrations
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("deleted_classes").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Whether any binding of this environment is marked `"remote": true` (then `dev` starts a
+    /// remote proxy session). Bindings are not inherited: a named environment has its own.
+    #[must_use]
+    pub fn has_remote_binding(&self) -> bool {
+        let scope = if self.named { self.env } else { Some(self.top) };
+        let Some(Value::Object(map)) = scope else {
+            return false;
+        };
+        map.iter()
+            .filter(|(k, _)| k.as_str() != "env")
+            .any(|(_, v)| has_remote_true(v))
+    }
+}
+
+fn has_remote_true(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            map.get("remote") == Some(&Value::Bool(true)) || map.values().any(has_remote_true)
+        }
+        Value::Array(items) => items.iter().any(has_remote_true),
+        _ => false,
+    }
+}
+
+fn route_of(v: &Value) -> Option<Route> {
+    match v {
+        Value::String(s) => Some(Route {
+            pattern: s.clone(),
+            custom_domain: false,
+        }),
+        Value::Object(map) => Some(Route {
+            pattern: map
+                .get("pattern")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned(),
+            custom_domain: map.get("custom_domain") == Some(&Value::Bool(true)),
+        }),
+        _ => None,
     }
 }
 
@@ -183,10 +355,71 @@ mod tests {
         std::fs::create_dir(&child).unwrap();
         std::fs::write(dir.path().join("wrangler.json"), r#"{"name":"parent"}"#).unwrap();
         std::fs::write(child.join("wrangler.toml"), "name = \"child\"").unwrap();
-        let found = locate(&child, None).unwrap();
+        let found = locate(&child, None, false).unwrap();
         assert_eq!(found, dir.path().join("wrangler.json"));
         let cfg = load(&child.join("wrangler.toml")).unwrap();
         assert_eq!(cfg.worker_name("staging").as_deref(), Some("child-staging"));
+    }
+
+    #[test]
+    fn routes_inheritance_as_wrangler_does_it() {
+        let cfg = Config {
+            path: PathBuf::from("wrangler.toml"),
+            value: toml::from_str::<toml::Table>(
+                r#"
+name = "shop"
+routes = [ { pattern = "shop.example.com/*", zone_name = "example.com" }, { pattern = "api.example.com", custom_domain = true } ]
+[env.staging]
+route = "staging.example.com/*"
+[env.clean]
+routes = []
+[env.dev]
+kv_namespaces = [ { binding = "KV", id = "x", remote = true } ]
+"#,
+            )
+            .map(|t| serde_json::to_value(t).unwrap())
+            .unwrap(),
+        };
+        let (top, inherited) = cfg.effective("").routes();
+        assert_eq!((top.len(), inherited), (2, false));
+        let (staging, inherited) = cfg.effective("staging").routes();
+        assert_eq!(
+            staging, top,
+            "an env with only `route` still deploys the top-level routes"
+        );
+        assert!(inherited);
+        assert!(cfg.effective("clean").routes().0.is_empty());
+        assert_eq!(cfg.effective("undefined").routes().0.len(), 2);
+        assert!(cfg.effective("dev").has_remote_binding());
+        assert!(!cfg.effective("").has_remote_binding());
+        assert_eq!(top[1].to_string(), "api.example.com (custom domain)");
+    }
+
+    #[test]
+    fn redirected_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("wrangler.jsonc"), r#"{"name":"user"}"#).unwrap();
+        std::fs::create_dir_all(dir.path().join(".wrangler/deploy")).unwrap();
+        std::fs::create_dir_all(dir.path().join("dist")).unwrap();
+        std::fs::write(
+            dir.path().join("dist/wrangler.json"),
+            r#"{"name":"generated"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(REDIRECT_FILE),
+            r#"{"configPath": "../../dist/wrangler.json"}"#,
+        )
+        .unwrap();
+        let p = locate(dir.path(), None, true).unwrap();
+        assert_eq!(
+            load(&p).unwrap().worker_name("").as_deref(),
+            Some("generated")
+        );
+        let p = locate(dir.path(), None, false).unwrap();
+        assert_eq!(load(&p).unwrap().worker_name("").as_deref(), Some("user"));
+        let p = locate(dir.path(), Some("wrangler.jsonc"), true).unwrap();
+        assert_eq!(load(&p).unwrap().worker_name("").as_deref(), Some("user"));
     }
 
     #[test]

@@ -114,6 +114,11 @@ pub struct Command {
     pub when_dry_run: Option<Class>,
     /// `--push` uploads an image (containers build).
     pub push_makes_production: bool,
+    /// Acts on the Worker of the selected environment (`<name>-<env>`): wrangler warns when the
+    /// config has environments and none is chosen. A non-production environment makes it preview.
+    pub env_scoped: bool,
+    /// Honours the redirected config `.wrangler/deploy/config.json` written by build tools.
+    pub config_redirect: bool,
     pub flags: &'static [Flag],
 }
 

@@ -193,6 +193,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -209,6 +211,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -225,6 +229,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -241,6 +247,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -257,6 +265,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -269,6 +279,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -285,6 +297,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -297,6 +311,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -340,6 +356,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -352,6 +370,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -470,6 +490,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -493,6 +515,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -516,6 +540,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -539,6 +565,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -567,6 +595,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -590,6 +620,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -623,6 +655,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -656,6 +690,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -689,6 +725,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["description"],
@@ -712,6 +750,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -728,6 +768,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -744,6 +786,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -777,6 +821,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["description"],
@@ -800,6 +846,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -848,6 +896,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -871,6 +921,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -949,6 +1001,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -965,6 +1019,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -981,6 +1037,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -1019,6 +1077,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -1047,6 +1107,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -1070,6 +1132,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -1103,6 +1167,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace"],
@@ -1126,6 +1192,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1138,6 +1206,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["browser"],
@@ -1171,6 +1241,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1183,6 +1255,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1195,6 +1269,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1207,6 +1283,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1219,6 +1297,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1235,6 +1315,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1247,6 +1329,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["target-size"],
@@ -1270,6 +1354,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1282,6 +1368,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1294,6 +1382,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1306,6 +1396,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &[],
@@ -1322,6 +1414,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["older-than-days"],
@@ -1350,6 +1444,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["sql"],
@@ -1373,6 +1469,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -1389,6 +1487,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1405,6 +1505,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -1433,6 +1535,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["name"],
             short: &[],
@@ -1449,6 +1553,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["type"],
@@ -1532,6 +1638,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -1548,6 +1656,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1564,6 +1674,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -1597,6 +1709,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["schema-file"],
@@ -1630,6 +1744,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -1646,6 +1762,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1662,6 +1780,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -1695,6 +1815,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["source"],
@@ -1768,6 +1890,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -1780,6 +1904,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1796,6 +1922,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["lab"],
@@ -1829,6 +1957,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -1845,6 +1975,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["target"],
@@ -1873,6 +2005,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["experimental-new-config", "x-new-config"],
@@ -1896,6 +2030,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["id"],
@@ -1929,6 +2065,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -1952,6 +2090,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -1985,6 +2125,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["cert"],
@@ -2023,6 +2165,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["outfile"],
@@ -2056,6 +2200,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["skip-defaults"],
             short: &[],
@@ -2072,6 +2218,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: true,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["tag"],
@@ -2105,6 +2253,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["image"],
@@ -2168,6 +2318,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["header"],
@@ -2216,6 +2368,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2228,6 +2382,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2240,6 +2396,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["filter"],
@@ -2263,6 +2421,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["location"],
@@ -2301,6 +2461,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["var"],
@@ -2354,6 +2516,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["path-to-docker"],
             short: &[],
@@ -2370,6 +2534,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain"],
@@ -2393,6 +2559,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["expiration-minutes"],
@@ -2421,6 +2589,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2433,6 +2603,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2445,6 +2617,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -2468,6 +2642,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2480,6 +2656,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -2492,6 +2670,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: true,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["tag"],
@@ -2535,6 +2715,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -2558,6 +2740,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["skip-confirmation"],
@@ -2586,6 +2770,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["filter"],
@@ -2619,6 +2805,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -2647,6 +2835,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["per-page"],
@@ -2690,6 +2880,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["per-page"],
@@ -2723,6 +2915,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["path-to-docker"],
@@ -2751,6 +2945,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["aws-access-key-id"],
@@ -2804,6 +3000,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["expiration-minutes"],
@@ -2852,6 +3050,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["skip-confirmation"],
             short: &['y'],
@@ -2868,6 +3068,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -2884,6 +3086,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["stdio"],
@@ -2962,6 +3166,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["location"],
@@ -3010,6 +3216,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["skip-confirmation"],
@@ -3038,6 +3246,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["command"],
@@ -3101,6 +3311,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -3174,6 +3386,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -3202,6 +3416,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["time-period"],
@@ -3260,6 +3476,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -3288,6 +3506,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -3331,6 +3551,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -3354,6 +3576,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -3397,6 +3621,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["timestamp"],
@@ -3430,6 +3656,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["bookmark"],
@@ -3468,6 +3696,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: Some(Class::Local),
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["dry-run"],
@@ -3506,6 +3736,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: Some(Class::Local),
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["name"],
@@ -3749,6 +3981,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -3782,6 +4016,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -3815,6 +4051,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -3843,6 +4081,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["name"],
@@ -4071,6 +4311,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4083,6 +4325,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4095,6 +4339,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4107,6 +4353,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4119,6 +4367,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4131,6 +4381,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["yes"],
             short: &['y'],
@@ -4147,6 +4399,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4159,6 +4413,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -4175,6 +4431,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4187,6 +4445,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4199,6 +4459,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4222,6 +4484,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4238,6 +4502,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4261,6 +4527,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4277,6 +4545,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -4289,6 +4559,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4347,6 +4619,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4370,6 +4644,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4386,6 +4662,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4402,6 +4680,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4460,6 +4740,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4476,6 +4758,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["zone-id"],
@@ -4499,6 +4783,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4515,6 +4801,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4531,6 +4819,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4547,6 +4837,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["from"],
@@ -4620,6 +4912,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["from"],
@@ -4653,6 +4947,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["zone-id"],
             short: &[],
@@ -4669,6 +4965,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -4702,6 +5000,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -4725,6 +5025,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -4741,6 +5043,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -4757,6 +5061,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -4780,6 +5086,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["limit"],
@@ -4813,6 +5121,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["variation"],
@@ -4881,6 +5191,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -4919,6 +5231,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -4952,6 +5266,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -4985,6 +5301,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["context", "ctx"],
@@ -5028,6 +5346,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -5061,6 +5381,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["limit"],
@@ -5109,6 +5431,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["persist-to"],
@@ -5132,6 +5456,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["to"],
@@ -5190,6 +5516,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["priority"],
@@ -5228,6 +5556,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -5261,6 +5591,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["order"],
@@ -5299,6 +5631,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["priority"],
@@ -5362,6 +5696,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["variation", "variant"],
@@ -5405,6 +5741,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["weight"],
@@ -5458,6 +5796,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["enable"],
@@ -5551,6 +5891,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["remote"],
@@ -5574,6 +5916,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["remote"],
@@ -5597,6 +5941,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["service-id"],
@@ -5715,6 +6061,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -5738,6 +6086,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -5761,6 +6111,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -5784,6 +6136,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -5796,6 +6150,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -5909,6 +6265,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["yes"],
@@ -5937,6 +6295,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["retention-seconds"],
@@ -5980,6 +6340,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -6003,6 +6365,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -6019,6 +6383,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -6052,6 +6418,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -6110,6 +6478,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["binding"],
@@ -6163,6 +6533,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["binding"],
@@ -6231,6 +6603,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["binding"],
@@ -6284,6 +6658,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["text"],
@@ -6342,6 +6718,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["binding"],
@@ -6400,6 +6778,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["path"],
@@ -6473,6 +6853,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["preview"],
@@ -6526,6 +6908,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["binding"],
@@ -6569,6 +6953,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -6592,6 +6978,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["namespace-id"],
@@ -6625,6 +7013,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["browser"],
@@ -6673,6 +7063,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -6685,6 +7077,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["id"],
@@ -6708,6 +7102,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -6720,6 +7116,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["cert"],
@@ -6748,6 +7146,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["project-name"],
@@ -6816,6 +7216,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["project-name"],
@@ -6839,6 +7241,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["project-name"],
@@ -6867,6 +7271,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["project-name"],
@@ -6930,6 +7336,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["compatibility-date"],
@@ -7078,6 +7486,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["force"],
             short: &[],
@@ -7094,6 +7504,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["outfile"],
@@ -7197,6 +7609,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["outfile"],
             short: &[],
@@ -7213,6 +7627,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["routesPath"],
@@ -7236,6 +7652,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["production-branch"],
@@ -7269,6 +7687,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["yes"],
             short: &['y'],
@@ -7285,6 +7705,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -7301,6 +7723,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["output-manifest-path"],
@@ -7324,6 +7748,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[],
     },
     Command {
@@ -7336,6 +7762,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["project-name", "project"],
             short: &[],
@@ -7352,6 +7780,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["project-name", "project"],
             short: &[],
@@ -7368,6 +7798,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["project-name", "project"],
             short: &[],
@@ -7384,6 +7816,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[Flag {
             long: &["project-name", "project"],
             short: &[],
@@ -7400,6 +7834,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7453,6 +7889,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7506,6 +7944,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7564,6 +8004,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7617,6 +8059,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7670,6 +8114,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7728,6 +8174,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7781,6 +8229,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7839,6 +8289,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7892,6 +8344,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -7945,6 +8399,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["batch-size"],
@@ -7998,6 +8454,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["batch-size"],
@@ -8046,6 +8504,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -8074,6 +8534,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8097,6 +8559,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -8125,6 +8589,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8148,6 +8614,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["batch-size"],
@@ -8201,6 +8669,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -8229,6 +8699,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8252,6 +8724,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8290,6 +8764,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8313,6 +8789,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8336,6 +8814,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -8364,6 +8844,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8387,6 +8869,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -8415,6 +8899,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -8438,6 +8924,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["source"],
@@ -8516,6 +9004,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["id"],
@@ -8549,6 +9039,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["id"],
@@ -8582,6 +9074,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -8620,6 +9114,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["id"],
@@ -8668,6 +9164,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["delivery-delay-secs"],
@@ -8701,6 +9199,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8734,6 +9234,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8762,6 +9264,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -8800,6 +9304,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["location"],
@@ -8853,6 +9359,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8881,6 +9389,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8914,6 +9424,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8947,6 +9459,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -8975,6 +9489,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain"],
@@ -9013,6 +9529,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain"],
@@ -9036,6 +9554,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["jurisdiction"],
             short: &['J'],
@@ -9052,6 +9572,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain"],
@@ -9080,6 +9602,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain"],
@@ -9108,6 +9632,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9141,6 +9667,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["expire-days"],
@@ -9199,6 +9727,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9227,6 +9757,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name", "id"],
@@ -9260,6 +9792,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -9298,6 +9832,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9326,6 +9862,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -9354,6 +9892,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -9382,6 +9922,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["temporary"],
@@ -9405,6 +9947,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["retention-days"],
@@ -9453,6 +9997,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9481,6 +10027,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name", "id"],
@@ -9514,6 +10062,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -9552,6 +10102,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["event-types", "event-type"],
@@ -9605,6 +10157,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["queue"],
@@ -9643,6 +10197,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9671,6 +10227,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["jurisdiction"],
             short: &['J'],
@@ -9687,6 +10245,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9755,6 +10315,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["jurisdiction"],
             short: &['J'],
@@ -9771,6 +10333,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["jurisdiction"],
@@ -9804,6 +10368,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["content-type", "ct"],
@@ -9897,6 +10463,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -9945,6 +10513,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -9998,6 +10568,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["content-type", "ct"],
@@ -10091,6 +10663,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["durable-objects-code-update-mode"],
@@ -10134,6 +10708,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10162,6 +10738,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10190,6 +10768,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10223,6 +10803,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10251,6 +10833,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10294,6 +10878,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["secret-id"],
@@ -10322,6 +10908,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["secret-id"],
@@ -10365,6 +10953,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["secret-id"],
@@ -10393,6 +10983,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -10426,6 +11018,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["secret-id"],
@@ -10469,6 +11063,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["remote"],
             short: &[],
@@ -10485,6 +11081,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["remote"],
             short: &[],
@@ -10501,6 +11099,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["page"],
@@ -10529,6 +11129,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["yes"],
@@ -10567,6 +11169,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["format"],
@@ -10635,6 +11239,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10647,6 +11253,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10659,6 +11267,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10671,6 +11281,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: Some(Class::Local),
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["name"],
@@ -10734,6 +11346,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10746,6 +11360,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["force"],
             short: &['y'],
@@ -10762,6 +11378,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10774,6 +11392,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -10786,6 +11406,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["allowed-mail"],
@@ -10809,6 +11431,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["token"],
@@ -10832,6 +11456,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["domain", "domains"],
@@ -10895,6 +11521,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["skip-confirmation"],
@@ -10928,6 +11556,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -10956,6 +11586,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -10984,6 +11616,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11047,6 +11681,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["env-interface"],
@@ -11095,6 +11731,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["dimensions"],
@@ -11153,6 +11791,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["propertyName"],
@@ -11176,6 +11816,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["force"],
@@ -11199,6 +11841,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["propertyName"],
             short: &[],
@@ -11215,6 +11859,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["ids"],
             short: &[],
@@ -11231,6 +11877,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -11254,6 +11902,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["ids"],
             short: &[],
@@ -11270,6 +11920,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -11286,6 +11938,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -11319,6 +11973,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -11342,6 +11998,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[Flag {
             long: &["json"],
             short: &[],
@@ -11358,6 +12016,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["count"],
@@ -11386,6 +12046,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["vector"],
@@ -11434,6 +12096,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["file"],
@@ -11462,6 +12126,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: Some(Class::Read),
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["durable-objects-code-update-mode"],
@@ -11535,6 +12201,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11568,6 +12236,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11606,6 +12276,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11644,6 +12316,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11677,6 +12351,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11715,6 +12391,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: Some(Class::Local),
         push_makes_production: false,
+        env_scoped: true,
+        config_redirect: true,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11898,6 +12576,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -11931,6 +12611,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["type"],
@@ -12009,6 +12691,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -12021,6 +12705,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -12033,6 +12719,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[],
     },
     Command {
@@ -12045,6 +12733,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["name"],
@@ -12128,6 +12818,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["account"],
@@ -12151,6 +12843,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12179,6 +12873,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12207,6 +12903,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12240,6 +12938,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12278,6 +12978,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12336,6 +13038,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12364,6 +13068,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12407,6 +13113,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12435,6 +13143,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12473,6 +13183,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12506,6 +13218,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["json"],
@@ -12529,6 +13243,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],
@@ -12567,6 +13283,8 @@ pub static COMMANDS: &[Command] = &[
         local_flag_makes_local: true,
         when_dry_run: None,
         push_makes_production: false,
+        env_scoped: false,
+        config_redirect: false,
         flags: &[
             Flag {
                 long: &["local"],

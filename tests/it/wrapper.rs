@@ -187,12 +187,12 @@ fn explain_reports_and_never_runs_wrangler() {
     let s = Sandbox::new();
     fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
     let out = s
-        .safe(&["explain", "--json", "--", "deploy", "--env", "staging"])
+        .safe(&["explain", "--json", "--", "deploy", "--env", "production"])
         .output();
     out.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
     assert_eq!(v["class"], "production");
-    assert_eq!(v["environment"], "staging");
+    assert_eq!(v["environment"], "production");
     assert_eq!(v["production"], true);
     assert_eq!(v["decision"], "refuse");
     assert_eq!(v["command"], "deploy");

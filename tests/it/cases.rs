@@ -1,0 +1,150 @@
+//! The decision corpus in `tests/cases/*.cases`, run through the built binary's
+//! `explain --json` in a sandbox with no terminal (format in `tests/cases/ordinary.cases`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::util::Sandbox;
+
+struct Case {
+    file: String,
+    line_no: usize,
+    line: String,
+    class: String,
+    expect: Vec<(String, String)>,
+    env: Vec<(String, String)>,
+    argv: Vec<String>,
+}
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
+}
+
+fn parse_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cases"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (i, line) in fs::read_to_string(&file).unwrap().lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (head, argv) = line
+                .split_once(" :: ")
+                .unwrap_or_else(|| panic!("{name}:{}: no ` :: `", i + 1));
+            let mut words = head.split_whitespace();
+            let class = words.next().unwrap().to_owned();
+            let (mut expect, mut env) = (Vec::new(), Vec::new());
+            for w in words {
+                let (k, v) = w.split_once('=').unwrap_or((w, ""));
+                if k.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    env.push((k.to_owned(), v.to_owned()));
+                } else {
+                    expect.push((k.to_owned(), v.to_owned()));
+                }
+            }
+            let mut argv =
+                shell_words::split(argv).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1));
+            // `""` alone stands for no arguments at all.
+            if argv == [""] {
+                argv.clear();
+            }
+            out.push(Case {
+                file: name.clone(),
+                line_no: i + 1,
+                line: line.to_owned(),
+                class,
+                expect,
+                env,
+                argv,
+            });
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn decision_corpus() {
+    let cases = parse_cases();
+    assert!(
+        cases.len() > 100,
+        "the corpus went missing: {} cases",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let s = Sandbox::new();
+        let mut dir = s.project();
+        for (k, v) in &case.expect {
+            match k.as_str() {
+                "project" => copy_dir(&cases_dir().join("projects").join(v), &s.project()),
+                "cwd" => dir = s.project().join(v),
+                _ => {}
+            }
+        }
+        fs::create_dir_all(&dir).unwrap();
+        let mut run = s.safe(&["explain", "--json", "--"]).cwd(&dir);
+        for a in &case.argv {
+            run = run.arg(a);
+        }
+        for (k, v) in &case.env {
+            run = run.env(k, v);
+        }
+        let out = run.output();
+        let at = format!("{}:{}: {}", case.file, case.line_no, case.line);
+        if out.code() != Some(0) {
+            failures.push(format!("{at}\n    exit {:?}: {}", out.code(), out.stderr()));
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+        let mut wrong = Vec::new();
+        if v["class"] != case.class.as_str() {
+            wrong.push(format!("class {} (expected {})", v["class"], case.class));
+        }
+        let production = ["production", "migration", "dns"].contains(&case.class.as_str());
+        if v["production"] != production {
+            wrong.push(format!("production {}", v["production"]));
+        }
+        for (k, want) in &case.expect {
+            let field = match k.as_str() {
+                "env" => "environment",
+                "rule" => "rule",
+                "decision" => "decision",
+                _ => continue,
+            };
+            if v[field] != want.as_str() {
+                wrong.push(format!("{field} {} (expected {want:?})", v[field]));
+            }
+        }
+        if !wrong.is_empty() {
+            failures.push(format!("{at}\n    {}\n    {}", wrong.join("; "), v["why"]));
+        }
+        assert!(s.wrangler_argv().is_none(), "{at}: explain ran wrangler");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
