@@ -41,6 +41,8 @@ pub struct Operation {
     pub why: String,
     /// Config facts that mattered ("routes inherited from the top level: ...").
     pub facts: Vec<String>,
+    /// The route patterns a deploy would publish (from the command line, else the config).
+    pub routes: Vec<String>,
 }
 
 /// Which targets count as production (the policy file can change these).
@@ -112,7 +114,8 @@ pub fn classify(
         inv.path.clone()
     };
     let mut facts = Vec::new();
-    let op = |v: Verdict, destructive: bool, facts: Vec<String>| Operation {
+    let mut routes = Vec::new();
+    let op = |v: Verdict, destructive: bool, facts: Vec<String>, routes: Vec<String>| Operation {
         class: v.class,
         rule: v.rule,
         command: command.clone(),
@@ -122,6 +125,7 @@ pub fn classify(
         destructive: destructive && v.class > Class::Read,
         why: v.why,
         facts,
+        routes,
     };
     let verdict = |class: Class, rule: &str, why: String| Verdict {
         class,
@@ -140,6 +144,7 @@ pub fn classify(
             verdict(Class::Production, "unknown-shape", why),
             false,
             facts,
+            Vec::new(),
         );
     }
     if inv.boolean("temporary") == Some(true) || inv.has("event-code") {
@@ -149,6 +154,7 @@ pub fn classify(
             verdict(Class::Production, "temporary-account", why),
             false,
             facts,
+            Vec::new(),
         );
     }
     if inv.boolean("help") == Some(true) || inv.boolean("version") == Some(true) {
@@ -160,6 +166,7 @@ pub fn classify(
             ),
             false,
             facts,
+            Vec::new(),
         );
     }
     let Some(row) = inv.command else {
@@ -176,7 +183,7 @@ pub fn classify(
                 "a command group alone: wrangler prints its help".into(),
             )
         };
-        return op(v, false, facts);
+        return op(v, false, facts, Vec::new());
     };
 
     let mut v = verdict(
@@ -188,7 +195,7 @@ pub fn classify(
         && inv.boolean("dry-run") == Some(true)
     {
         let why = format!("`{}` with --dry-run changes nothing", row.path);
-        return op(verdict(dry, "dry-run", why), false, facts);
+        return op(verdict(dry, "dry-run", why), false, facts, Vec::new());
     }
     if row.local_by_default {
         let remote = inv.boolean("remote") == Some(true)
@@ -299,9 +306,9 @@ pub fn classify(
         );
     }
     if matches!(row.path, "deploy" | "triggers deploy") {
-        deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
+        routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
     }
-    op(v, row.destructive, facts)
+    op(v, row.destructive, facts, routes)
 }
 
 /// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
@@ -313,12 +320,13 @@ fn deploy_raises(
     config: Option<&Result<Config, ConfigError>>,
     v: &mut Verdict,
     facts: &mut Vec<String>,
-) {
+) -> Vec<String> {
     let cli_routes: Vec<&str> = inv
         .values("routes")
         .into_iter()
         .chain(inv.values("domains"))
         .collect();
+    let mut published: Vec<String> = cli_routes.iter().map(|r| (*r).to_owned()).collect();
     if !cli_routes.is_empty() {
         facts.push(format!(
             "routes from the command line: {}",
@@ -350,6 +358,7 @@ fn deploy_raises(
             let eff = cfg.effective(environment);
             let (routes, inherited) = eff.routes();
             if !routes.is_empty() && cli_routes.is_empty() {
+                published = routes.iter().map(|r| r.pattern.clone()).collect();
                 let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
                 let from = if inherited {
                     "routes inherited from the top level"
@@ -387,6 +396,7 @@ fn deploy_raises(
         }
         None => {}
     }
+    published
 }
 
 /// Whether every statement of a SQL text only reads: `SELECT`, `EXPLAIN`, or a `PRAGMA` without

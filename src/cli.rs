@@ -88,6 +88,9 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
                 "ci": a.context.ci,
             },
             "config": config,
+            "worker": a.worker,
+            "routes": op.routes,
+            "facts": op.facts,
         });
         println!("{value}");
     } else {
@@ -107,6 +110,12 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         println!("context:     {}", a.context.describe());
         if let Some(c) = config {
             println!("config:      {}", esc(&c));
+        }
+        if let Some(w) = &a.worker {
+            println!("worker:      {}", esc(w));
+        }
+        for fact in &op.facts {
+            println!("fact:        {}", esc(fact));
         }
         println!("decision:    {}: {}", a.decision.name(), esc(&reason));
     }

@@ -101,6 +101,8 @@ pub struct Assessment {
     pub dir: PathBuf,
     /// The config file consulted for the target's name, or why it could not be read.
     pub config: Option<Result<PathBuf, wrangler::config::ConfigError>>,
+    /// The Worker the call acts on, when known (`--name`, else the config's name for the env).
+    pub worker: Option<String>,
 }
 
 /// Reads, classifies and decides, measuring the terminal only when the decision needs it.
@@ -127,11 +129,10 @@ pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool)
         config = load();
     }
     let context = Context::detect(&world.env, gated && terminal());
-    let name_flag = invocation
+    let worker = invocation
         .value("name")
         .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let target = name_flag
+        .map(str::to_owned)
         .or_else(|| {
             world
                 .env
@@ -142,7 +143,9 @@ pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool)
         .or_else(|| match &config {
             Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
             _ => None,
-        })
+        });
+    let target = worker
+        .clone()
         .unwrap_or_else(|| policy::environment_label(&operation.environment).to_owned());
     let config = config.map(|c| c.map(|cfg| cfg.path));
     let decision = policy::decide(&operation, &context, &target);
@@ -153,6 +156,7 @@ pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool)
         decision,
         dir,
         config,
+        worker,
     }
 }
 

@@ -117,6 +117,7 @@ mod tests {
             destructive: false,
             why: String::new(),
             facts: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
