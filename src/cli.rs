@@ -58,13 +58,39 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
 }
 
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
-    let a = assess(world, args, crate::confirm::terminal_present);
-    let op = &a.operation;
-    let reason = match &a.decision {
-        Decision::Run => op.why.clone(),
-        Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
-        Decision::Refuse { reason } => reason.clone(),
+    let a = match assess(world, args, crate::confirm::terminal_present) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "safe-wrangler: {}",
+                crate::display::escape(&format!("bad policy file {e}"))
+            );
+            return exit::CONFIG;
+        }
     };
+    let op = &a.operation;
+    let decision = &a.ruling.decision;
+    let reason = match decision {
+        Decision::Run {
+            credential: policy::Credential::None,
+        } => op.why.clone(),
+        Decision::Run {
+            credential: policy::Credential::Token(var),
+        } => {
+            format!("{}; runs with CLOUDFLARE_API_TOKEN from {var}", op.why)
+        }
+        Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
+        Decision::Refuse { reason, hint } => {
+            let cmd = crate::display::command_line("wrangler", args);
+            format!("{reason}; instead: {}", hint.replace("{cmd}", &cmd))
+        }
+    };
+    let sources: Vec<String> = a
+        .policy
+        .sources
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let config = match &a.config {
         Some(Ok(p)) => Some(p.display().to_string()),
         Some(Err(e)) => Some(format!("unreadable: {e}")),
@@ -76,7 +102,9 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
             "class": op.class,
             "environment": op.environment,
             "production": op.production,
-            "decision": a.decision.name(),
+            "decision": decision.name(),
+            "decided_by": a.ruling.by,
+            "policy": sources,
             "reason": reason,
             "rule": op.rule,
             "remote": op.remote,
@@ -86,6 +114,7 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
                 "terminal": a.context.terminal,
                 "agent": a.context.agent,
                 "ci": a.context.ci,
+                "description": a.context.describe(),
             },
             "config": config,
             "worker": a.worker,
@@ -117,7 +146,15 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         for fact in &op.facts {
             println!("fact:        {}", esc(fact));
         }
-        println!("decision:    {}: {}", a.decision.name(), esc(&reason));
+        if !sources.is_empty() {
+            println!("policy:      {}", esc(&sources.join(", ")));
+        }
+        println!(
+            "decision:    {} (by {}): {}",
+            decision.name(),
+            esc(&a.ruling.by),
+            esc(&reason)
+        );
     }
     0
 }

@@ -43,11 +43,11 @@ pub enum Answer {
 
 extern "C" fn on_interrupt(_: nix::libc::c_int) {}
 
-/// Shows `summary` on the terminal and asks for `phrase`.
+/// Shows `summary` on the terminal and asks for `phrase` (shown as `shown`, its escaped form).
 ///
 /// # Errors
 /// When `/dev/tty` cannot be opened or written.
-pub fn ask(summary: &str, phrase: &str) -> std::io::Result<Answer> {
+pub fn ask(summary: &str, shown: &str, phrase: &str) -> std::io::Result<Answer> {
     let mut tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
     // Ctrl-C interrupts the read instead of killing us, so it is recorded as a refusal (77).
     let action = SigAction::new(
@@ -59,7 +59,7 @@ pub fn ask(summary: &str, phrase: &str) -> std::io::Result<Answer> {
     let _ = unsafe { sigaction(Signal::SIGINT, &action) };
     write!(
         tty,
-        "{summary}\nType {phrase} to confirm (anything else cancels): "
+        "{summary}\nType {shown} to confirm (anything else cancels): "
     )?;
     tty.flush()?;
     let answer = read_line(&mut tty, TIMEOUT);

@@ -14,7 +14,7 @@
 //! swapped without rewriting the user's words, so a credential in one of them refuses the call
 //! with the file and line to fix.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::context::Env;
@@ -45,9 +45,10 @@ pub fn is_credential(name: &str) -> bool {
 }
 
 /// The child's environment: the caller's minus every credential variable, with the recursion
-/// counter set to `depth`.
+/// counter set to `depth`, and `CLOUDFLARE_API_TOKEN` set to `token` when one is given (approved
+/// CI: exactly one credential).
 #[must_use]
-pub fn child_env(env: &Env, depth: u32) -> Vec<(OsString, OsString)> {
+pub fn child_env(env: &Env, depth: u32, token: Option<&OsStr>) -> Vec<(OsString, OsString)> {
     let mut out: Vec<(OsString, OsString)> = env
         .0
         .iter()
@@ -58,6 +59,9 @@ pub fn child_env(env: &Env, depth: u32) -> Vec<(OsString, OsString)> {
         .cloned()
         .collect();
     out.push((DEPTH_VAR.into(), depth.to_string().into()));
+    if let Some(token) = token {
+        out.push(("CLOUDFLARE_API_TOKEN".into(), token.to_owned()));
+    }
     out
 }
 
@@ -165,7 +169,7 @@ mod tests {
             .collect();
         env.0.push(("PATH".into(), "/usr/bin".into()));
         env.0.push((DEPTH_VAR.into(), "2".into()));
-        let out = child_env(&env, 3);
+        let out = child_env(&env, 3, None);
         assert_eq!(
             out,
             vec![

@@ -96,7 +96,9 @@ pub struct Assessment {
     pub invocation: Invocation,
     pub operation: Operation,
     pub context: Context,
-    pub decision: Decision,
+    pub ruling: policy::Ruling,
+    /// The policy in force.
+    pub policy: policy::Policy,
     /// The directory wrangler would work in (after `--cwd`).
     pub dir: PathBuf,
     /// The config file consulted for the target's name, or why it could not be read.
@@ -105,14 +107,31 @@ pub struct Assessment {
     pub worker: Option<String>,
 }
 
-/// Reads, classifies and decides, measuring the terminal only when the decision needs it.
+/// The user's policy file: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`, default `~/.config`.
 #[must_use]
-pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool) -> Assessment {
+pub fn user_policy_path(env: &Env) -> Option<PathBuf> {
+    let base = match env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x),
+        None => PathBuf::from(env.get("HOME").filter(|v| !v.is_empty())?).join(".config"),
+    };
+    Some(base.join("safe-wrangler/config.jsonc"))
+}
+
+/// Reads, classifies and decides, measuring the terminal only when the decision needs it.
+///
+/// # Errors
+/// A policy file that cannot be used (exit 78).
+pub fn assess(
+    world: &World,
+    args: &[OsString],
+    terminal: impl FnOnce() -> bool,
+) -> Result<Assessment, policy::PolicyError> {
     let invocation = wrangler::argv::parse(args);
     let dir = match invocation.value("cwd") {
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     };
+    let policy = policy::load(&dir, user_policy_path(&world.env).as_deref())?;
     let cloudflare_env = world.env.str("CLOUDFLARE_ENV");
     // The config is read only when the class depends on it or a human must confirm: local work
     // pays nothing for it.
@@ -122,42 +141,44 @@ pub fn assess(world: &World, args: &[OsString], terminal: impl FnOnce() -> bool)
             .map(|p| wrangler::config::load(&p))
     };
     let mut config = classify::needs_config(&invocation).then(load).flatten();
-    let targets = classify::Targets::default();
-    let operation = classify::classify(&invocation, cloudflare_env, config.as_ref(), &targets);
+    let operation = classify::classify(
+        &invocation,
+        cloudflare_env,
+        config.as_ref(),
+        &policy.targets,
+    );
     let gated = operation.class.needs_approval();
     if gated && config.is_none() {
         config = load();
     }
-    let context = Context::detect(&world.env, gated && terminal());
+    let context = Context::detect(&world.env, gated && terminal(), &context::RealDisk);
     let worker = invocation
         .value("name")
         .filter(|n| !n.is_empty())
-        .map(str::to_owned)
         .or_else(|| {
             world
                 .env
                 .str("WRANGLER_CI_OVERRIDE_NAME")
                 .filter(|n| !n.is_empty())
-                .map(str::to_owned)
         })
+        .map(str::to_owned)
         .or_else(|| match &config {
             Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
             _ => None,
         });
-    let target = worker
-        .clone()
-        .unwrap_or_else(|| policy::environment_label(&operation.environment).to_owned());
+    let phrase = policy::confirm_phrase(&operation, &invocation, worker.as_deref());
     let config = config.map(|c| c.map(|cfg| cfg.path));
-    let decision = policy::decide(&operation, &context, &target);
-    Assessment {
+    let ruling = policy::decide(&operation, &context, &policy, &phrase);
+    Ok(Assessment {
         invocation,
         operation,
         context,
-        decision,
+        ruling,
+        policy,
         dir,
         config,
         worker,
-    }
+    })
 }
 
 fn say(line: &str) {
@@ -165,7 +186,7 @@ fn say(line: &str) {
 }
 
 /// The two-line refusal on stderr: what and why, then what to do instead.
-fn refuse(shown: &str, args: &[OsString], op: &Operation, reason: &str) -> u8 {
+fn refuse(shown: &str, args: &[OsString], op: &Operation, reason: &str, hint: &str) -> u8 {
     let cmd = display::command_line(shown, args);
     say(&format!(
         "refused `{cmd}`: {} (rule {}, environment {}): {}",
@@ -174,13 +195,10 @@ fn refuse(shown: &str, args: &[OsString], op: &Operation, reason: &str) -> u8 {
         display::escape(policy::environment_label(&op.environment)),
         display::escape(reason),
     ));
+    let hint = display::escape(hint).replace("{cmd}", &cmd);
     match policy::alternative(op) {
-        Some(alt) => say(&format!(
-            "instead: {alt}; or ask a human to run it in their terminal: {cmd}"
-        )),
-        None => say(&format!(
-            "instead: ask a human to run it in their terminal: {cmd}"
-        )),
+        Some(alt) => say(&format!("instead: {alt}; or {hint}")),
+        None => say(&format!("instead: {hint}")),
     }
     exit::REFUSED
 }
@@ -202,6 +220,38 @@ fn nesting_depth(env: &Env) -> Result<u32, &'static str> {
     Ok(depth)
 }
 
+/// The real wrangler, or the exit code after saying why there is none.
+fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
+    let me = world
+        .exe
+        .as_deref()
+        .and_then(|e| resolve::SelfId::of(e).ok());
+    let Some(me) = me else {
+        say(
+            "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler",
+        );
+        return Err(exit::NOT_FOUND);
+    };
+    match resolve::find_real(
+        world.env.get("SAFE_WRANGLER_REAL"),
+        dir,
+        world.env.get("PATH"),
+        &me,
+    ) {
+        Ok(p) => Ok(p),
+        Err(resolve::NotFound::Missing) => {
+            say(
+                "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler",
+            );
+            Err(exit::NOT_FOUND)
+        }
+        Err(resolve::NotFound::BadOverride(why)) => {
+            say(&display::escape(&why));
+            Err(exit::NOT_FOUND)
+        }
+    }
+}
+
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     let depth = match nesting_depth(&world.env) {
@@ -211,38 +261,40 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             return exit::NOT_FOUND;
         }
     };
-    let a = assess(world, args, confirm::terminal_present);
-    if let Decision::Refuse { reason } = &a.decision {
-        return refuse(shown, args, &a.operation, reason);
-    }
-
-    let me = world
-        .exe
-        .as_deref()
-        .and_then(|e| resolve::SelfId::of(e).ok());
-    let Some(me) = me else {
-        say(
-            "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler",
-        );
-        return exit::NOT_FOUND;
+    let a = match assess(world, args, confirm::terminal_present) {
+        Ok(a) => a,
+        Err(e) => {
+            say(&display::escape(&format!("bad policy file {e}")));
+            return exit::CONFIG;
+        }
     };
-    let real = match resolve::find_real(
-        world.env.get("SAFE_WRANGLER_REAL"),
-        &a.dir,
-        world.env.get("PATH"),
-        &me,
-    ) {
+    let credential = match &a.ruling.decision {
+        Decision::Refuse { reason, hint } => {
+            return refuse(shown, args, &a.operation, reason, hint);
+        }
+        Decision::Run { credential } => credential.clone(),
+        Decision::Confirm { .. } => policy::Credential::None,
+    };
+    let token = match &credential {
+        policy::Credential::None => None,
+        policy::Credential::Token(var) => match world.env.get(var).filter(|v| !v.is_empty()) {
+            Some(v) => Some(v.to_owned()),
+            None if a.operation.class.needs_approval() => {
+                let reason = format!(
+                    "{var}, which holds the token for {} work in CI, is not set",
+                    a.operation.class.as_str()
+                );
+                let hint = "set it from your CI secrets for this job, or ask a human to run: {cmd}";
+                return refuse(shown, args, &a.operation, &reason, hint);
+            }
+            // Read and preview work without a token: wrangler explains what it needs.
+            None => None,
+        },
+    };
+
+    let real = match find_wrangler(world, &a.dir) {
         Ok(p) => p,
-        Err(resolve::NotFound::Missing) => {
-            say(
-                "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler",
-            );
-            return exit::NOT_FOUND;
-        }
-        Err(resolve::NotFound::BadOverride(why)) => {
-            say(&display::escape(&why));
-            return exit::NOT_FOUND;
-        }
+        Err(code) => return code,
     };
 
     let user_env_files = a.invocation.values("env-file");
@@ -261,7 +313,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         return exit::REFUSED;
     }
 
-    if let Decision::Confirm { phrase } = &a.decision {
+    if let Decision::Confirm { phrase } = &a.ruling.decision {
         let summary = format!(
             "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
             display::command_line(shown, args),
@@ -270,19 +322,19 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             display::escape(policy::environment_label(&a.operation.environment)),
             display::escape(phrase),
         );
-        match confirm::ask(&summary, phrase) {
-            Ok(confirm::Answer::Confirmed) => {}
-            Ok(confirm::Answer::Declined(why)) => {
-                return refuse(shown, args, &a.operation, &format!("not confirmed: {why}"));
-            }
-            Err(e) => {
-                return refuse(
-                    shown,
-                    args,
-                    &a.operation,
-                    &format!("cannot ask on the terminal: {e}"),
-                );
-            }
+        let declined = match confirm::ask(&summary, &display::escape(phrase), phrase) {
+            Ok(confirm::Answer::Confirmed) => None,
+            Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
+            Err(e) => Some(format!("cannot ask on the terminal: {e}")),
+        };
+        if let Some(reason) = declined {
+            return refuse(
+                shown,
+                args,
+                &a.operation,
+                &reason,
+                "ask a human to run it in their terminal: {cmd}",
+            );
         }
     }
 
@@ -290,7 +342,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         program: real.clone(),
         args: args.to_vec(),
         insert_at: a.invocation.end_of_options.unwrap_or(args.len()),
-        env: credentials::child_env(&world.env, depth + 1),
+        env: credentials::child_env(&world.env, depth + 1, token.as_deref()),
         dotenv,
     };
     let err = exec::exec(launch);

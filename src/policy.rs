@@ -1,32 +1,243 @@
-//! decide(Operation, Context) -> Decision. Pure and table-shaped.
+//! The policy (who may do what) and `decide(Operation, Context, Policy) -> Ruling`.
 //!
-//! | class                       | human at a terminal | no terminal | agent  | CI (not approved) |
-//! |-----------------------------|---------------------|-------------|--------|-------------------|
-//! | local, read, preview        | run                 | run         | run    | run               |
-//! | production, migration, dns  | confirm             | refuse      | refuse | refuse            |
+//! | class                      | human at a terminal | no terminal, agent | CI                     | approved CI          |
+//! |----------------------------|---------------------|--------------------|------------------------|----------------------|
+//! | local                      | run                 | run                | run                    | run                  |
+//! | read, preview              | run                 | run                | run, preview token     | run, preview token   |
+//! | production, migration      | confirm             | refuse             | refuse                 | run, class's token   |
+//! | dns                        | confirm             | refuse             | refuse                 | run if rule names dns|
 //!
-//! Credentials are removed in every case (`credentials`). An agent marker wins over a terminal:
-//! an agent never gets a prompt it could answer itself. The policy file and approved CI arrive
-//! with the policy issue; until then nothing is approved.
+//! Outside CI no Cloudflare credential reaches wrangler (the human's OAuth login is used). In a
+//! recognised CI run, wrangler gets exactly one credential: `CLOUDFLARE_API_TOKEN` set from the
+//! variable `ci_tokens` names for the class. An agent marker wins over everything: an agent is
+//! refused, never prompted, even in CI or at a terminal.
+//!
+//! The policy file (`safe-wrangler.jsonc` or `.json`) lives in the project, found by walking up
+//! from the working directory (after `--cwd`); a user file
+//! (`$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`) may lock it so it can only tighten.
 
-use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use crate::classify::Operation;
-use crate::context::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{Operation, Targets};
+use crate::context::{CiRun, Context, Provider};
 use crate::wrangler::Class;
+
+/// The policy file names searched in each directory, in order.
+pub const POLICY_NAMES: [&str; 2] = ["safe-wrangler.jsonc", "safe-wrangler.json"];
+
+/// One CI rule: which runs may do which classes of work with no human at the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovedCi {
+    pub provider: Provider,
+    /// `GITHUB_REPOSITORY` / `CI_PROJECT_PATH`.
+    pub repository: String,
+    /// `GITHUB_REF` / `refs/heads/$CI_COMMIT_REF_NAME`.
+    pub refs: Vec<String>,
+    /// `GITHUB_EVENT_NAME` / `CI_PIPELINE_SOURCE`; absent = any.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    /// Workflow files from `GITHUB_WORKFLOW_REF`; absent = any (GitHub only).
+    #[serde(default)]
+    pub workflows: Option<Vec<String>>,
+    /// What it approves; `dns` only when named.
+    pub classes: Vec<Class>,
+}
+
+/// Which variable holds the CI token for each class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiTokens {
+    pub production: Option<String>,
+    pub migration: Option<String>,
+    pub dns: Option<String>,
+    pub preview: Option<String>,
+}
+
+/// A policy file as written (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    pub production_environments: Option<Vec<String>>,
+    pub pages_production_branches: Option<Vec<String>>,
+    pub approved_ci: Option<Vec<ApprovedCi>>,
+    pub ci_tokens: Option<CiTokens>,
+    /// User file only: the project file may only tighten.
+    pub lock_project_policy: Option<bool>,
+}
+
+/// The policy in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub targets: Targets,
+    pub approved_ci: Vec<ApprovedCi>,
+    pub ci_tokens: CiTokens,
+    /// The files it came from, for explain.
+    pub sources: Vec<PathBuf>,
+}
+
+/// A policy file that cannot be used: exit 78 with this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Parses one policy file's text (JSON with comments).
+///
+/// # Errors
+/// Unknown keys, wrong types or a parse error, with the line and column.
+pub fn parse_file(path: &Path, text: &str, is_user_file: bool) -> Result<PolicyFile, PolicyError> {
+    let err = |message: String| PolicyError {
+        path: path.to_owned(),
+        message,
+    };
+    let stripped = crate::wrangler::config::strip_jsonc(text);
+    let file: PolicyFile = serde_json::from_str(&stripped).map_err(|e| err(e.to_string()))?;
+    if !is_user_file && file.lock_project_policy.is_some() {
+        return Err(err(
+            "lock_project_policy belongs in the user file, not the project's".into(),
+        ));
+    }
+    for (i, rule) in file.approved_ci.iter().flatten().enumerate() {
+        if rule.repository.is_empty() {
+            return Err(err(format!("approved_ci[{i}].repository is empty")));
+        }
+        if rule.refs.is_empty() {
+            return Err(err(format!(
+                "approved_ci[{i}].refs is empty: name the refs that may deploy"
+            )));
+        }
+        if rule.classes.is_empty() {
+            return Err(err(format!("approved_ci[{i}].classes is empty")));
+        }
+        if rule.provider == Provider::GitlabCi && rule.workflows.is_some() {
+            return Err(err(format!(
+                "approved_ci[{i}].workflows applies to github-actions only"
+            )));
+        }
+    }
+    Ok(file)
+}
+
+/// Combines the user file and the project file. Without a lock the project's fields replace the
+/// user's; with `lock_project_policy` the project may only add production environments and
+/// branches and keep a subset of the user's approvals, never add approvals or reroute tokens.
+#[must_use]
+pub fn combine(
+    user: Option<(PathBuf, PolicyFile)>,
+    project: Option<(PathBuf, PolicyFile)>,
+) -> Policy {
+    let mut policy = Policy::default();
+    let locked = user
+        .as_ref()
+        .is_some_and(|(_, u)| u.lock_project_policy == Some(true));
+    if let Some((path, u)) = user {
+        policy.sources.push(path);
+        apply(&mut policy, u);
+    }
+    let Some((path, p)) = project else {
+        return policy;
+    };
+    policy.sources.push(path);
+    if !locked {
+        apply(&mut policy, p);
+        return policy;
+    }
+    for env in p.production_environments.into_iter().flatten() {
+        if !policy.targets.production_environments.contains(&env) {
+            policy.targets.production_environments.push(env);
+        }
+    }
+    for branch in p.pages_production_branches.into_iter().flatten() {
+        if !policy.targets.pages_production_branches.contains(&branch) {
+            policy.targets.pages_production_branches.push(branch);
+        }
+    }
+    if let Some(project_rules) = p.approved_ci {
+        policy.approved_ci.retain(|r| project_rules.contains(r));
+    }
+    policy
+}
+
+fn apply(policy: &mut Policy, file: PolicyFile) {
+    if let Some(e) = file.production_environments {
+        policy.targets.production_environments = e;
+    }
+    if let Some(b) = file.pages_production_branches {
+        policy.targets.pages_production_branches = b;
+    }
+    if let Some(a) = file.approved_ci {
+        policy.approved_ci = a;
+    }
+    if let Some(t) = file.ci_tokens {
+        policy.ci_tokens = t;
+    }
+}
+
+/// Finds and reads the policy: the project file nearest `dir` upwards, and the user file.
+///
+/// # Errors
+/// A file that exists but cannot be read or used.
+pub fn load(dir: &Path, user_file: Option<&Path>) -> Result<Policy, PolicyError> {
+    let read = |path: &Path, is_user: bool| -> Result<Option<(PathBuf, PolicyFile)>, PolicyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => parse_file(path, &text, is_user).map(|f| Some((path.to_owned(), f))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(PolicyError {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    };
+    let user = match user_file {
+        Some(p) => read(p, true)?,
+        None => None,
+    };
+    let project_path = dir
+        .ancestors()
+        .flat_map(|d| POLICY_NAMES.iter().map(move |n| d.join(n)))
+        .find(|p| p.exists());
+    let project = match project_path {
+        Some(p) => read(&p, false)?,
+        None => None,
+    };
+    Ok(combine(user, project))
+}
+
+/// Which credential wrangler gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "variable")]
+pub enum Credential {
+    /// None: every Cloudflare credential removed (the human's OAuth login is used).
+    None,
+    /// `CLOUDFLARE_API_TOKEN` set from this variable, and nothing else.
+    Token(String),
+}
 
 /// What to do with a call. Refusal is the default path: only `Run` reaches wrangler.
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "decision", rename_all = "lowercase")]
 pub enum Decision {
-    Run,
+    Run {
+        credential: Credential,
+    },
     /// Ask a human on `/dev/tty` to type `phrase`.
     Confirm {
         phrase: String,
     },
     Refuse {
         reason: String,
+        hint: String,
     },
 }
 
@@ -35,43 +246,241 @@ impl Decision {
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
-            Decision::Run => "run",
+            Decision::Run { .. } => "run",
             Decision::Confirm { .. } => "confirm",
             Decision::Refuse { .. } => "refuse",
         }
     }
 }
 
-/// Decides one call. `target` is what a human must type to confirm (a Worker name, or the
-/// environment when nothing better is known).
-pub fn decide(op: &Operation, ctx: &Context, target: &str) -> Decision {
-    if !op.class.needs_approval() {
-        return Decision::Run;
+/// A decision and the policy rule that made it (a stable id for explain and the audit log).
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruling {
+    pub decision: Decision,
+    pub by: String,
+}
+
+fn ruling(decision: Decision, by: impl Into<String>) -> Ruling {
+    Ruling {
+        decision,
+        by: by.into(),
     }
+}
+
+/// The variable holding the CI token for `class`: `ci_tokens`, else `CLOUDFLARE_API_TOKEN`.
+/// Read and preview work use the preview token.
+#[must_use]
+pub fn token_variable(tokens: &CiTokens, class: Class) -> String {
+    let named = match class {
+        Class::Local | Class::Read | Class::Preview => &tokens.preview,
+        Class::Production => &tokens.production,
+        Class::Migration => &tokens.migration,
+        Class::Dns => &tokens.dns,
+    };
+    named
+        .clone()
+        .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".to_owned())
+}
+
+/// Why `rule` does not approve `class` for `run`; `None` when it does.
+#[must_use]
+pub fn mismatch(rule: &ApprovedCi, run: &CiRun, class: Class) -> Option<String> {
+    if rule.provider != run.provider {
+        return Some(format!(
+            "provider is {}, not {}",
+            run.provider.as_str(),
+            rule.provider.as_str()
+        ));
+    }
+    if rule.repository != run.repository {
+        return Some(format!(
+            "repository {:?} is not {:?}",
+            run.repository, rule.repository
+        ));
+    }
+    if !rule.refs.contains(&run.git_ref) {
+        return Some(format!(
+            "ref {:?} is not in refs {:?}",
+            run.git_ref, rule.refs
+        ));
+    }
+    if let Some(events) = &rule.events
+        && !events.contains(&run.event)
+    {
+        return Some(format!("event {:?} is not in events {events:?}", run.event));
+    }
+    if let Some(workflows) = &rule.workflows
+        && !run.workflow.as_ref().is_some_and(|w| workflows.contains(w))
+    {
+        return Some(format!(
+            "workflow {:?} is not in workflows {workflows:?}",
+            run.workflow
+        ));
+    }
+    if !rule.classes.contains(&class) {
+        return Some(format!(
+            "classes {:?} do not include {}",
+            rule.classes,
+            class.as_str()
+        ));
+    }
+    None
+}
+
+/// Decides one call. `target` is what a human must type to confirm.
+pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> Ruling {
+    let class = op.class;
+    let ask_human = format!("ask a human to run it in their terminal: {}", "{cmd}");
     if let Some(marker) = ctx.agent {
-        return Decision::Refuse {
-            reason: format!(
-                "an AI agent is calling ({marker} is set) and {} work needs a human",
-                op.class.as_str()
-            ),
-        };
+        if !class.needs_approval() {
+            return ruling(
+                Decision::Run {
+                    credential: Credential::None,
+                },
+                "agent-allowed-class",
+            );
+        }
+        let reason = format!(
+            "an AI agent is calling ({marker} is set) and {} work needs a human",
+            class.as_str()
+        );
+        return ruling(
+            Decision::Refuse {
+                reason,
+                hint: ask_human,
+            },
+            "agent",
+        );
     }
-    if let Some(ci) = ctx.ci {
-        return Decision::Refuse {
-            reason: format!("CI ({ci}) is not approved for {} work", op.class.as_str()),
-        };
-    }
-    if !ctx.terminal {
-        return Decision::Refuse {
-            reason: format!(
+    let Some(run) = &ctx.ci else {
+        if !class.needs_approval() {
+            return ruling(
+                Decision::Run {
+                    credential: Credential::None,
+                },
+                "local-machine",
+            );
+        }
+        if !ctx.terminal {
+            let reason = format!(
                 "{} work needs a human at a terminal, and there is none",
-                op.class.as_str()
-            ),
-        };
+                class.as_str()
+            );
+            return ruling(
+                Decision::Refuse {
+                    reason,
+                    hint: ask_human,
+                },
+                "no-terminal",
+            );
+        }
+        return ruling(
+            Decision::Confirm {
+                phrase: target.to_owned(),
+            },
+            "human-confirms",
+        );
+    };
+    decide_ci(class, run, policy, &ask_human)
+}
+
+/// The CI half of [`decide`]: a recognised provider, no agent.
+fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Ruling {
+    let provider = run.provider.as_str();
+    if !run.inconsistencies.is_empty() {
+        // Something claims to be CI and is not consistent: never trusted with any token.
+        if !class.needs_approval() {
+            return ruling(
+                Decision::Run {
+                    credential: Credential::None,
+                },
+                "ci-not-genuine",
+            );
+        }
+        let reason = format!(
+            "this does not look like a genuine {provider} run ({})",
+            run.inconsistencies.join("; ")
+        );
+        return ruling(
+            Decision::Refuse {
+                reason,
+                hint: ask_human.to_owned(),
+            },
+            "ci-not-genuine",
+        );
     }
-    Decision::Confirm {
-        phrase: target.to_owned(),
+    if class == Class::Local {
+        return ruling(
+            Decision::Run {
+                credential: Credential::None,
+            },
+            "ci-local",
+        );
     }
+    if !class.needs_approval() {
+        let var = token_variable(&policy.ci_tokens, class);
+        return ruling(
+            Decision::Run {
+                credential: Credential::Token(var),
+            },
+            "ci-preview-token",
+        );
+    }
+    let mut why_not = Vec::new();
+    for (i, rule) in policy.approved_ci.iter().enumerate() {
+        match mismatch(rule, run, class) {
+            None => {
+                let var = token_variable(&policy.ci_tokens, class);
+                return ruling(
+                    Decision::Run {
+                        credential: Credential::Token(var),
+                    },
+                    format!("approved_ci[{i}]"),
+                );
+            }
+            Some(why) => why_not.push(format!("approved_ci[{i}]: {why}")),
+        }
+    }
+    let reason = format!("{provider} is not approved for {} work", class.as_str());
+    let hint = if why_not.is_empty() {
+        format!("this project's policy approves no CI run; {ask_human}")
+    } else {
+        format!("{}; or {ask_human}", why_not.join("; "))
+    };
+    ruling(Decision::Refuse { reason, hint }, "ci-not-approved")
+}
+
+/// What a human types to confirm: the resource the call acts on (database, bucket, Pages
+/// project, KV namespace), else the Worker, else the environment.
+#[must_use]
+pub fn confirm_phrase(
+    op: &Operation,
+    inv: &crate::wrangler::argv::Invocation,
+    worker: Option<&str>,
+) -> String {
+    let first = inv
+        .positionals
+        .first()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty());
+    let resource = match op.command.split(' ').next().unwrap_or_default() {
+        "d1" | "queues" | "hyperdrive" | "vectorize" => first.map(str::to_owned),
+        "r2" => first.map(|p| p.split('/').next().unwrap_or(p).to_owned()),
+        "pages" => inv
+            .value("project-name")
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
+        "kv" => inv
+            .value("binding")
+            .or_else(|| inv.value("namespace-id"))
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
+        _ => None,
+    };
+    resource
+        .or_else(|| worker.map(str::to_owned))
+        .unwrap_or_else(|| environment_label(&op.environment).to_owned())
 }
 
 /// The target label for a human: the environment, or "production" for the top level.
@@ -88,9 +497,14 @@ pub fn environment_label(environment: &str) -> &str {
 #[must_use]
 pub fn alternative(op: &Operation) -> Option<&'static str> {
     Some(match (op.command.as_str(), op.class) {
-        ("deploy" | "versions deploy", _) => "upload a preview version: wrangler versions upload",
+        ("deploy" | "versions deploy", _) => {
+            "upload a preview version: wrangler versions upload, or deploy to a non-production environment: --env staging"
+        }
         ("d1 migrations apply" | "d1 execute", _) => {
             "try it against the local database first: add --local"
+        }
+        ("pages deploy", _) => {
+            "deploy a preview branch: wrangler pages deploy --branch <feature-branch>"
         }
         (cmd, _) if cmd.starts_with("kv ") || cmd.starts_with("r2 object") => {
             "work on local data: add --local"
@@ -121,32 +535,230 @@ mod tests {
         }
     }
 
-    fn ctx(terminal: bool, agent: Option<&'static str>, ci: Option<&'static str>) -> Context {
-        Context {
-            terminal,
-            agent,
-            ci,
+    fn ci(inconsistent: bool) -> CiRun {
+        CiRun {
+            provider: Provider::GithubActions,
+            repository: "acme/shop".into(),
+            git_ref: "refs/heads/main".into(),
+            event: "push".into(),
+            workflow: Some(".github/workflows/deploy.yml".into()),
+            inconsistencies: if inconsistent {
+                vec!["forged".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn rule(classes: &[Class]) -> ApprovedCi {
+        ApprovedCi {
+            provider: Provider::GithubActions,
+            repository: "acme/shop".into(),
+            refs: vec!["refs/heads/main".into()],
+            events: Some(vec!["push".into()]),
+            workflows: Some(vec![".github/workflows/deploy.yml".into()]),
+            classes: classes.to_vec(),
+        }
+    }
+
+    fn approving(classes: &[Class]) -> Policy {
+        Policy {
+            approved_ci: vec![rule(classes)],
+            ci_tokens: CiTokens {
+                production: Some("CF_DEPLOY_TOKEN".into()),
+                migration: Some("CF_D1_TOKEN".into()),
+                dns: None,
+                preview: Some("CF_PREVIEW_TOKEN".into()),
+            },
+            ..Policy::default()
+        }
+    }
+
+    /// One line per context x class: r = run without credentials, p = run with the preview
+    /// token, t = run with the class's token, c = confirm, x = refuse. Columns: local, read,
+    /// preview, production, migration, dns.
+    #[test]
+    fn table() {
+        let human = Context {
+            terminal: true,
+            agent: None,
+            ci: None,
+        };
+        let no_tty = Context {
+            terminal: false,
+            agent: None,
+            ci: None,
+        };
+        let agent = Context {
+            terminal: true,
+            agent: Some("CLAUDECODE"),
+            ci: Some(ci(false)),
+        };
+        let genuine = Context {
+            terminal: false,
+            agent: None,
+            ci: Some(ci(false)),
+        };
+        let forged = Context {
+            terminal: true,
+            agent: None,
+            ci: Some(ci(true)),
+        };
+        let none = Policy::default();
+        let prod_mig = approving(&[Class::Production, Class::Migration]);
+        let all = approving(&[Class::Production, Class::Migration, Class::Dns]);
+        let rows: [(&Context, &Policy, &str); 8] = [
+            (&human, &none, "rrrccc"),
+            (&no_tty, &none, "rrrxxx"),
+            (&agent, &all, "rrrxxx"),
+            (&genuine, &none, "rppxxx"),
+            (&genuine, &prod_mig, "rppttx"),
+            (&genuine, &all, "rppttt"),
+            (&forged, &all, "rrrxxx"),
+            (&human, &all, "rrrccc"),
+        ];
+        for (ctx, policy, expected) in rows {
+            let got: String = Class::ALL
+                .iter()
+                .map(|c| match decide(&op(*c), ctx, policy, "w").decision {
+                    Decision::Run {
+                        credential: Credential::None,
+                    } => 'r',
+                    Decision::Run {
+                        credential: Credential::Token(v),
+                    } if v == "CF_PREVIEW_TOKEN"
+                        || v == "CLOUDFLARE_API_TOKEN" && *c <= Class::Preview =>
+                    {
+                        'p'
+                    }
+                    Decision::Run {
+                        credential: Credential::Token(_),
+                    } => 't',
+                    Decision::Confirm { .. } => 'c',
+                    Decision::Refuse { .. } => 'x',
+                })
+                .collect();
+            assert_eq!(got, expected, "{}", ctx.describe());
         }
     }
 
     #[test]
-    fn table() {
-        let human = ctx(true, None, None);
-        let none = ctx(false, None, None);
-        let agent_tty = ctx(true, Some("CLAUDECODE"), None);
-        let ci_tty = ctx(true, None, Some("github-actions"));
-        for class in Class::ALL {
-            let gated = class.needs_approval();
-            for c in [&human, &none, &agent_tty, &ci_tty] {
-                let d = decide(&op(class), c, "w");
-                match (gated, c.terminal && c.agent.is_none() && c.ci.is_none()) {
-                    (false, _) => assert_eq!(d, Decision::Run, "{class:?} {c:?}"),
-                    (true, true) => assert_eq!(d, Decision::Confirm { phrase: "w".into() }),
-                    (true, false) => {
-                        assert!(matches!(d, Decision::Refuse { .. }), "{class:?} {c:?}");
-                    }
-                }
+    fn tokens_per_class_and_refusals_that_teach() {
+        let ctx = Context {
+            terminal: false,
+            agent: None,
+            ci: Some(ci(false)),
+        };
+        let policy = approving(&[Class::Production, Class::Migration]);
+        let r = decide(&op(Class::Production), &ctx, &policy, "w");
+        assert_eq!(
+            r.decision,
+            Decision::Run {
+                credential: Credential::Token("CF_DEPLOY_TOKEN".into())
             }
+        );
+        assert_eq!(r.by, "approved_ci[0]");
+        let r = decide(&op(Class::Dns), &ctx, &policy, "w");
+        let Decision::Refuse { hint, .. } = r.decision else {
+            panic!()
+        };
+        assert!(hint.contains("approved_ci[0]: classes"), "{hint}");
+        let mut feature = ci(false);
+        feature.git_ref = "refs/heads/feature".into();
+        let ctx = Context {
+            terminal: false,
+            agent: None,
+            ci: Some(feature),
+        };
+        let Decision::Refuse { hint, .. } =
+            decide(&op(Class::Production), &ctx, &policy, "w").decision
+        else {
+            panic!()
+        };
+        assert!(
+            hint.contains("ref \"refs/heads/feature\" is not in refs"),
+            "{hint}"
+        );
+        assert_eq!(
+            token_variable(&CiTokens::default(), Class::Production),
+            "CLOUDFLARE_API_TOKEN"
+        );
+    }
+
+    #[test]
+    fn policy_files_parse_strictly() {
+        let p = Path::new("safe-wrangler.jsonc");
+        let good = r#"{
+          // comment
+          "production_environments": ["", "production"],
+          "approved_ci": [{ "provider": "github-actions", "repository": "acme/shop", "refs": ["refs/heads/main"], "classes": ["production"] }],
+          "ci_tokens": { "production": "CF_DEPLOY_TOKEN" },
+        }"#;
+        assert!(parse_file(p, good, false).is_ok());
+        for (bad, needle) in [
+            (
+                r#"{"production_enviroments": []}"#,
+                "unknown field `production_enviroments`",
+            ),
+            (
+                r#"{"approved_ci": [{"provider": "jenkins", "repository": "a", "refs": ["r"], "classes": ["production"]}]}"#,
+                "unknown variant `jenkins`",
+            ),
+            (
+                "{\n\"approved_ci\": [{\"provider\": \"github-actions\", \"repository\": \"a\", \"refs\": [\"r\"], \"classes\": [\"everything\"]}]}",
+                "line 2",
+            ),
+            (r#"{"production_environments": "prod"}"#, "invalid type"),
+            (
+                r#"{"approved_ci": [{"provider": "github-actions", "repository": "a", "refs": [], "classes": ["production"]}]}"#,
+                "refs is empty",
+            ),
+            (r#"{"lock_project_policy": true}"#, "user file"),
+            ("{ nope", "line 1"),
+        ] {
+            let e = parse_file(p, bad, false).unwrap_err().to_string();
+            assert!(e.contains(needle), "{bad}: {e}");
+            assert!(e.starts_with("safe-wrangler.jsonc: "), "{e}");
         }
+    }
+
+    #[test]
+    fn a_locked_user_policy_only_tightens() {
+        let user = PolicyFile {
+            approved_ci: Some(vec![rule(&[Class::Production])]),
+            ci_tokens: Some(CiTokens {
+                production: Some("CF_DEPLOY_TOKEN".into()),
+                ..CiTokens::default()
+            }),
+            lock_project_policy: Some(true),
+            ..PolicyFile::default()
+        };
+        let mut evil = rule(&[Class::Production, Class::Dns]);
+        evil.refs.push("refs/heads/anything".into());
+        let project = PolicyFile {
+            production_environments: Some(vec!["live".into()]),
+            approved_ci: Some(vec![evil]),
+            ci_tokens: Some(CiTokens {
+                production: Some("CF_PREVIEW_TOKEN".into()),
+                ..CiTokens::default()
+            }),
+            ..PolicyFile::default()
+        };
+        let p = combine(
+            Some(("u".into(), user.clone())),
+            Some(("p".into(), project.clone())),
+        );
+        assert!(p.approved_ci.is_empty(), "the project cannot add approvals");
+        assert_eq!(p.ci_tokens.production.as_deref(), Some("CF_DEPLOY_TOKEN"));
+        assert!(p.targets.production_environments.contains(&String::new()));
+        assert!(
+            p.targets
+                .production_environments
+                .contains(&"live".to_owned())
+        );
+        let mut unlocked = user;
+        unlocked.lock_project_policy = None;
+        let p = combine(Some(("u".into(), unlocked)), Some(("p".into(), project)));
+        assert_eq!(p.targets.production_environments, vec!["live".to_owned()]);
     }
 }

@@ -9,12 +9,12 @@ mod table;
 
 pub use table::{ALIASES, COMMANDS, GLOBAL_FLAGS, NAMESPACES, WRANGLER_VERSION};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a call can do to a Cloudflare account, from harmless to most severe.
 ///
 /// The order matters: when several rules apply, the most severe class wins (`max`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// No effect on Cloudflare: dev, types, build, `--local` data, `--dry-run`, help.
