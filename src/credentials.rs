@@ -44,17 +44,23 @@ pub fn is_credential(name: &str) -> bool {
     CREDENTIAL_VARS.contains(&name)
 }
 
-/// The child's environment: the caller's minus every credential variable, with the recursion
-/// counter set to `depth`, and `CLOUDFLARE_API_TOKEN` set to `token` when one is given (approved
-/// CI: exactly one credential).
+/// The child's environment: the caller's minus every credential variable and every variable in
+/// `token_sources` (the policy's per-class CI token variables: a credential by another name),
+/// with the recursion counter set to `depth`, and `CLOUDFLARE_API_TOKEN` set to `token` when one
+/// is given (CI: exactly one credential).
 #[must_use]
-pub fn child_env(env: &Env, depth: u32, token: Option<&OsStr>) -> Vec<(OsString, OsString)> {
+pub fn child_env(
+    env: &Env,
+    depth: u32,
+    token: Option<&OsStr>,
+    token_sources: &[&str],
+) -> Vec<(OsString, OsString)> {
     let mut out: Vec<(OsString, OsString)> = env
         .0
         .iter()
         .filter(|(k, _)| {
             k.to_str()
-                .is_none_or(|k| !is_credential(k) && k != DEPTH_VAR)
+                .is_none_or(|k| !is_credential(k) && k != DEPTH_VAR && !token_sources.contains(&k))
         })
         .cloned()
         .collect();
@@ -169,13 +175,29 @@ mod tests {
             .collect();
         env.0.push(("PATH".into(), "/usr/bin".into()));
         env.0.push((DEPTH_VAR.into(), "2".into()));
-        let out = child_env(&env, 3, None);
+        let out = child_env(&env, 3, None, &[]);
         assert_eq!(
             out,
             vec![
                 ("PATH".into(), "/usr/bin".into()),
                 (DEPTH_VAR.into(), "3".into())
             ]
+        );
+        env.0
+            .push(("CF_DEPLOY_TOKEN".into(), "ci-token-not-real".into()));
+        let out = child_env(
+            &env,
+            1,
+            Some(OsStr::new("ci-token-not-real")),
+            &["CF_DEPLOY_TOKEN"],
+        );
+        let creds: Vec<_> = out
+            .iter()
+            .filter(|(_, v)| v.to_str().is_some_and(|v| v.ends_with("-not-real")))
+            .collect();
+        assert_eq!(
+            creds,
+            vec![&("CLOUDFLARE_API_TOKEN".into(), "ci-token-not-real".into())]
         );
     }
 

@@ -342,7 +342,12 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         program: real.clone(),
         args: args.to_vec(),
         insert_at: a.invocation.end_of_options.unwrap_or(args.len()),
-        env: credentials::child_env(&world.env, depth + 1, token.as_deref()),
+        env: credentials::child_env(
+            &world.env,
+            depth + 1,
+            token.as_deref(),
+            &a.policy.ci_tokens.variables(),
+        ),
         dotenv,
     };
     let err = exec::exec(launch);

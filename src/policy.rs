@@ -57,6 +57,17 @@ pub struct CiTokens {
     pub preview: Option<String>,
 }
 
+impl CiTokens {
+    /// The variables named, which hold credentials and so never reach wrangler themselves.
+    #[must_use]
+    pub fn variables(&self) -> Vec<&str> {
+        [&self.production, &self.migration, &self.dns, &self.preview]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
+            .collect()
+    }
+}
+
 /// A policy file as written (every field optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

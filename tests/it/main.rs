@@ -6,6 +6,7 @@ mod cases;
 mod e2e;
 mod fake_api;
 mod install;
+mod policy;
 mod pty;
 mod table;
 mod util;
