@@ -11,11 +11,11 @@ use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
 
 /// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain"];
+pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
 
-/// Verbs reserved for later issues (doctor, hooks, protection, the audit log); checked against
-/// wrangler's commands now so that none of them can ever shadow one.
-pub const PLANNED_VERBS: &[&str] = &["doctor", "hook", "protect", "log", "scripts"];
+/// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
+/// ever shadow one.
+pub const PLANNED_VERBS: &[&str] = &[];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +32,45 @@ enum Own {
         /// The wrangler arguments (put `--` before them if they start with a dash).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
+    },
+    /// Check this shell and project against the safe-wrangler checklist; exit 1 when any fails.
+    Doctor {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print (or add to package.json) the brokered scripts that call safe-wrangler.
+    Scripts {
+        /// Add them to package.json, keeping its formatting and key order.
+        #[arg(long)]
+        write: bool,
+    },
+    /// Show recent decisions from the audit log.
+    Log {
+        /// Only entries newer than this (e.g. 30m, 2h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries of this class.
+        #[arg(long)]
+        class: Option<String>,
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Agent hooks: `hook <agent>` answers a pre-tool-use hook on stdin;
+    /// `hook install <agent> [--project|--user]` prints or writes the settings snippet.
+    Hook {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Make this project's `node_modules/.bin/wrangler` lead to safe-wrangler.
+    Protect {
+        /// Exit 1 when the project is not protected; change nothing.
+        #[arg(long, conflicts_with = "undo")]
+        check: bool,
+        /// Restore the original `node_modules/.bin/wrangler`.
+        #[arg(long)]
+        undo: bool,
     },
 }
 
@@ -54,6 +93,13 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     };
     match own {
         Own::Explain { json, args } => explain(world, &args, json),
+        Own::Doctor { json } => crate::doctor::run(world, json),
+        Own::Scripts { write } => crate::scripts::run(world, write),
+        Own::Log { since, class, json } => {
+            crate::audit::show(world, since.as_deref(), class.as_deref(), json)
+        }
+        Own::Hook { args } => crate::hook::run(world, &args),
+        Own::Protect { check, undo } => crate::protect::run(world, check, undo),
     }
 }
 

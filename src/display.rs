@@ -27,10 +27,10 @@ pub fn looks_secret(word: &str) -> bool {
     prefixed || legacy || assignment
 }
 
-/// The user's argv as one shell-quoted line with secrets replaced by `<redacted>`.
+/// The user's argv, word by word, with secrets replaced by `<redacted>` (not yet escaped).
 #[must_use]
-pub fn command_line(program: &str, args: &[OsString]) -> String {
-    let mut words = vec![program.to_owned()];
+pub fn redacted_words(args: &[OsString]) -> Vec<String> {
+    let mut words = Vec::with_capacity(args.len());
     let mut redact_next = false;
     for arg in args {
         let word = arg.to_string_lossy().into_owned();
@@ -46,8 +46,19 @@ pub fn command_line(program: &str, args: &[OsString]) -> String {
             word.clone()
         };
         redact_next = SECRET_VALUE_FLAGS.contains(&flag) && inline.is_none();
-        words.push(shell_words::quote(&shown).into_owned());
+        words.push(shown);
     }
+    words
+}
+
+/// The user's argv as one shell-quoted line with secrets replaced by `<redacted>` and control
+/// characters escaped.
+#[must_use]
+pub fn command_line(program: &str, args: &[OsString]) -> String {
+    let words: Vec<String> = std::iter::once(program.to_owned())
+        .chain(redacted_words(args))
+        .map(|w| shell_words::quote(&w).into_owned())
+        .collect();
     escape(&words.join(" "))
 }
 

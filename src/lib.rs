@@ -5,15 +5,20 @@
 //! ([`context`]) and decides ([`policy`]); the edge here prompts ([`confirm`]), finds the real
 //! wrangler ([`resolve`]) and hands over with exec ([`exec`]).
 
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod confirm;
 pub mod context;
 pub mod credentials;
 pub mod display;
+pub mod doctor;
 pub mod exec;
+pub mod hook;
 pub mod policy;
+pub mod protect;
 pub mod resolve;
+pub mod scripts;
 pub mod wrangler;
 
 use std::ffi::OsString;
@@ -185,22 +190,55 @@ fn say(line: &str) {
     eprintln!("safe-wrangler: {line}");
 }
 
-/// The two-line refusal on stderr: what and why, then what to do instead.
-fn refuse(shown: &str, args: &[OsString], op: &Operation, reason: &str, hint: &str) -> u8 {
-    let cmd = display::command_line(shown, args);
-    say(&format!(
-        "refused `{cmd}`: {} (rule {}, environment {}): {}",
-        op.class.as_str(),
-        op.rule,
-        display::escape(policy::environment_label(&op.environment)),
-        display::escape(reason),
-    ));
-    let hint = display::escape(hint).replace("{cmd}", &cmd);
-    match policy::alternative(op) {
-        Some(alt) => say(&format!("instead: {alt}; or {hint}")),
-        None => say(&format!("instead: {hint}")),
+/// One guarded call at the edge: what it is, and where its audit lines go.
+struct Call<'a> {
+    world: &'a World,
+    shown: &'a str,
+    args: &'a [OsString],
+    a: &'a Assessment,
+    log: Option<PathBuf>,
+}
+
+impl Call<'_> {
+    /// Appends the audit line for `outcome`. When the log cannot be written, says so once; a
+    /// refusal or a human's confirmation is then written to stderr instead, so it is never lost.
+    fn record(&self, outcome: &str, wrangler: Option<&Path>) {
+        let line = audit::entry(self.a, self.world, self.args, wrangler, outcome);
+        let result = match &self.log {
+            Some(path) => {
+                audit::append(path, &line).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
+        };
+        if let Err(why) = result {
+            say(&display::escape(&format!(
+                "warning: cannot write the audit log {why}"
+            )));
+            if matches!(outcome, "refuse" | "confirm" | "confirmed" | "declined") {
+                say(&format!("audit: {line}"));
+            }
+        }
     }
-    exit::REFUSED
+
+    /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
+    fn refuse(&self, reason: &str, hint: &str) -> u8 {
+        self.record("refuse", None);
+        let op = &self.a.operation;
+        let cmd = display::command_line(self.shown, self.args);
+        say(&format!(
+            "refused `{cmd}`: {} (rule {}, environment {}): {}",
+            op.class.as_str(),
+            op.rule,
+            display::escape(policy::environment_label(&op.environment)),
+            display::escape(reason),
+        ));
+        let hint = display::escape(hint).replace("{cmd}", &cmd);
+        match policy::alternative(op) {
+            Some(alt) => say(&format!("instead: {alt}; or {hint}")),
+            None => say(&format!("instead: {hint}")),
+        }
+        exit::REFUSED
+    }
 }
 
 /// How deeply safe-wrangler is nested (the recursion counter), or why it must stop.
@@ -268,10 +306,15 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             return exit::CONFIG;
         }
     };
+    let call = Call {
+        world,
+        shown,
+        args,
+        a: &a,
+        log: audit::log_path(&world.env),
+    };
     let credential = match &a.ruling.decision {
-        Decision::Refuse { reason, hint } => {
-            return refuse(shown, args, &a.operation, reason, hint);
-        }
+        Decision::Refuse { reason, hint } => return call.refuse(reason, hint),
         Decision::Run { credential } => credential.clone(),
         Decision::Confirm { .. } => policy::Credential::None,
     };
@@ -285,7 +328,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
                     a.operation.class.as_str()
                 );
                 let hint = "set it from your CI secrets for this job, or ask a human to run: {cmd}";
-                return refuse(shown, args, &a.operation, &reason, hint);
+                return call.refuse(&reason, hint);
             }
             // Read and preview work without a token: wrangler explains what it needs.
             None => None,
@@ -306,11 +349,10 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             "{}:{line} sets {var}, and wrangler would use it instead of your OAuth login",
             file.display()
         );
-        say(&format!("refused: {}", display::escape(&reason)));
-        say(
-            "instead: remove the credential from that file (keep tokens in CI secrets), then run the command again",
+        return call.refuse(
+            &reason,
+            "remove the credential from that file (keep tokens in CI secrets), then run {cmd} again",
         );
-        return exit::REFUSED;
     }
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
@@ -322,20 +364,19 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             display::escape(policy::environment_label(&a.operation.environment)),
             display::escape(phrase),
         );
+        call.record("confirm", Some(&real));
         let declined = match confirm::ask(&summary, &display::escape(phrase), phrase) {
             Ok(confirm::Answer::Confirmed) => None,
             Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
             Err(e) => Some(format!("cannot ask on the terminal: {e}")),
         };
         if let Some(reason) = declined {
-            return refuse(
-                shown,
-                args,
-                &a.operation,
-                &reason,
-                "ask a human to run it in their terminal: {cmd}",
-            );
+            call.record("declined", Some(&real));
+            return call.refuse(&reason, "ask a human to run it in their terminal: {cmd}");
         }
+        call.record("confirmed", Some(&real));
+    } else {
+        call.record("run", Some(&real));
     }
 
     let launch = exec::Launch {

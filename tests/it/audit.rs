@@ -1,0 +1,171 @@
+//! The audit log through the built binary: write-ahead lines, redaction, concurrency, an
+//! unwritable log, and `safe-wrangler log`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::util::{DUMMY_TOKEN, Sandbox};
+
+fn lines(s: &Sandbox) -> Vec<serde_json::Value> {
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn every_call_is_logged_before_wrangler_runs_and_refusals_too() {
+    let s = Sandbox::new();
+    fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
+    let secret = format!("cfut_{}{}", "a".repeat(40), "0123abcd");
+    s.shim(&["dev", "--var", "API_KEY:hunter2-secret"])
+        .env("CLOUDFLARE_API_TOKEN", DUMMY_TOKEN)
+        .output()
+        .assert_code(0);
+    s.shim(&["deploy", "--var", &format!("TOKEN:{secret}")])
+        .env("CLAUDECODE", "1")
+        .output()
+        .assert_code(77);
+    let log = lines(&s);
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0]["decision"], "run");
+    assert_eq!(log[0]["class"], "local");
+    assert_eq!(log[0]["command"], "dev");
+    assert_eq!(log[0]["context"]["kind"], "no-terminal");
+    assert!(
+        log[0]["wrangler"]
+            .as_str()
+            .unwrap()
+            .ends_with("real/wrangler")
+    );
+    assert_eq!(
+        log[0]["argv"],
+        serde_json::json!(["dev", "--var", "API_KEY:<redacted>"])
+    );
+    assert_eq!(log[1]["decision"], "refuse");
+    assert_eq!(log[1]["class"], "production");
+    assert_eq!(log[1]["decided_by"], "agent");
+    assert_eq!(log[1]["context"]["agent_marker"], "CLAUDECODE");
+    assert_eq!(log[1]["resources"]["worker"], "shop");
+    assert!(log[1]["time"].as_str().unwrap().ends_with('Z'));
+    let raw = fs::read_to_string(s.home().join(".local/state/safe-wrangler/audit.jsonl")).unwrap();
+    for leaked in ["hunter2-secret", secret.as_str(), DUMMY_TOKEN] {
+        assert!(!raw.contains(leaked), "{leaked} reached the log");
+    }
+    let mode = fs::metadata(s.home().join(".local/state/safe-wrangler/audit.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn two_hundred_parallel_calls_leave_two_hundred_intact_lines() {
+    let s = Sandbox::new();
+    let log = s.path("shared.jsonl");
+    let children: Vec<_> = (0..200)
+        .map(|i| {
+            let key = format!("key-{i}");
+            let mut cmd = s
+                .shim(&["kv", "key", "get", &key, "--binding", "KV"])
+                .env("SAFE_WRANGLER_LOG", &log)
+                .cmd;
+            cmd.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = fs::read_to_string(&log).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("torn line ({e}): {line}"));
+        seen.insert(v["argv"][3].as_str().unwrap().to_owned());
+    }
+    assert_eq!(text.lines().count(), 200);
+    assert_eq!(seen.len(), 200, "every call has its own line");
+}
+
+#[test]
+fn an_unwritable_log_warns_but_never_blocks_local_work_and_refusals_go_to_stderr() {
+    let s = Sandbox::new();
+    // A directory's permission bits do not stop root (CI may run as root): a log path under a
+    // regular file cannot be created by anyone.
+    let blocker = s.path("not-a-dir");
+    fs::write(&blocker, "").unwrap();
+    for target in [blocker.join("audit.jsonl"), blocker.join("sub/audit.jsonl")] {
+        let out = s
+            .shim(&["whoami"])
+            .env("SAFE_WRANGLER_LOG", &target)
+            .output();
+        out.assert_code(0);
+        assert_eq!(
+            out.stderr().matches("cannot write the audit log").count(),
+            1,
+            "{}",
+            out.stderr()
+        );
+        let out = s
+            .shim(&["deploy"])
+            .env("SAFE_WRANGLER_LOG", &target)
+            .output();
+        out.assert_code(77);
+        assert!(
+            out.stderr().contains("audit: {"),
+            "the refusal is still recorded: {}",
+            out.stderr()
+        );
+    }
+}
+
+#[test]
+fn the_log_verb_filters_by_class_and_time() {
+    let s = Sandbox::new();
+    s.shim(&["whoami"]).output().assert_code(0);
+    s.shim(&["deploy"]).output().assert_code(77);
+    s.shim(&["types"]).output().assert_code(0);
+    let out = s.safe(&["log"]).output();
+    out.assert_code(0);
+    assert_eq!(out.stdout().lines().count(), 3, "{}", out.stdout());
+    let out = s.safe(&["log", "--class", "production", "--json"]).output();
+    out.assert_code(0);
+    let only: Vec<serde_json::Value> = out
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0]["decision"], "refuse");
+    let out = s.safe(&["log", "--since", "1h"]).output();
+    assert_eq!(out.stdout().lines().count(), 3);
+    // an entry from long ago is filtered out by --since
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    let mut text = fs::read_to_string(&path).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    old["time"] = "2001-01-01T00:00:00Z".into();
+    text = format!("{text}{old}\n");
+    fs::write(&path, text).unwrap();
+    assert_eq!(
+        s.safe(&["log", "--since", "1d"])
+            .output()
+            .stdout()
+            .lines()
+            .count(),
+        3
+    );
+    assert_eq!(s.safe(&["log"]).output().stdout().lines().count(), 4);
+    s.safe(&["log", "--since", "soon"]).output().assert_code(64);
+    s.safe(&["log", "--class", "everything"])
+        .output()
+        .assert_code(64);
+}
