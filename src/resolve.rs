@@ -1,7 +1,9 @@
 //! Finding the real wrangler, never ourselves.
 //!
 //! Order (DESIGN.md): `SAFE_WRANGLER_REAL`; else the nearest `node_modules/.bin/wrangler` from the
-//! working directory (after `--cwd`) up; else PATH, absolute entries only. A candidate is skipped
+//! working directory (after `--cwd`) up (when that is us, after `safe-wrangler protect`, the
+//! original entry protect kept, else `node_modules/wrangler/bin/wrangler.js`); else PATH,
+//! absolute entries only. A candidate is skipped
 //! when it is this program: the same file (through any chain of symlinks), or a byte-for-byte copy
 //! of it. Any error while comparing counts as "same" (fail closed), as in rustup.
 
@@ -114,12 +116,23 @@ pub fn find_real(
         }
         return Ok(p);
     }
-    let local = dir
-        .ancestors()
-        .map(|d| d.join("node_modules/.bin/wrangler"))
-        .find(|p| is_executable_file(p) && !me.is_me(p));
-    if let Some(p) = local {
-        return Ok(p);
+    // The nearest node_modules with a wrangler in it. When `safe-wrangler protect` made its
+    // `.bin/wrangler` lead to us, the original entry it kept, else the package's own bin script.
+    for modules in dir.ancestors().map(|d| d.join("node_modules")) {
+        let candidates = [
+            modules.join(".bin/wrangler"),
+            modules.join(".bin").join(crate::protect::ORIGINAL),
+            modules.join("wrangler/bin/wrangler.js"),
+        ];
+        if !candidates.iter().any(|c| c.exists()) {
+            continue;
+        }
+        if let Some(p) = candidates
+            .into_iter()
+            .find(|p| is_executable_file(p) && !me.is_me(p))
+        {
+            return Ok(p);
+        }
     }
     let path_var = path_var.unwrap_or_default();
     std::env::split_paths(path_var)
@@ -135,6 +148,7 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     fn exe(dir: &Path, name: &str, body: &str) -> PathBuf {
+        fs::create_dir_all(dir).unwrap();
         let p = dir.join(name);
         fs::write(&p, body).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
@@ -164,6 +178,31 @@ mod tests {
         assert_eq!(
             find_real(None, t.path(), Some(&only_shim), &me),
             Err(NotFound::Missing)
+        );
+    }
+
+    #[test]
+    fn a_protected_node_modules_leads_to_the_kept_original_then_the_package_script() {
+        let t = tempfile::tempdir().unwrap();
+        let me_path = exe(t.path(), "me", "#!/bin/sh\n# me, the guard\n");
+        let me = SelfId::of(&me_path).unwrap();
+        let bin = t.path().join("node_modules/.bin");
+        fs::create_dir_all(&bin).unwrap();
+        symlink(&me_path, bin.join("wrangler")).unwrap();
+        let script = exe(
+            &t.path().join("node_modules/wrangler/bin"),
+            "wrangler.js",
+            "#!/usr/bin/env node\n",
+        );
+        assert_eq!(find_real(None, t.path(), None, &me), Ok(script.clone()));
+        symlink(
+            "../wrangler/bin/wrangler.js",
+            bin.join(crate::protect::ORIGINAL),
+        )
+        .unwrap();
+        assert_eq!(
+            find_real(None, t.path(), None, &me),
+            Ok(bin.join(crate::protect::ORIGINAL))
         );
     }
 

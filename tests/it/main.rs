@@ -8,6 +8,7 @@ mod e2e;
 mod fake_api;
 mod install;
 mod policy;
+mod protect;
 mod pty;
 mod table;
 mod util;
