@@ -1,18 +1,21 @@
 //! Which Cloudflare credentials reach wrangler. Pure: the environment and the contents of the
 //! project's `.env` files in, the child's environment and a plan for those files out.
 //!
-//! Outside approved CI wrangler must use the human's stored OAuth login, so every variable in
+//! Outside CI wrangler must use the human's stored OAuth login, so every variable in
 //! [`CREDENTIAL_VARS`] is removed from its environment. That is only half the job: at start-up
 //! wrangler merges `.env`, `.env.local`, `.env.<env>`, `.env.<env>.local` (from the directory after
 //! `--cwd`) into its environment, filling every variable that is unset *or empty*
 //! (`../shared/wrangler/env.md`). So when one of those files mentions a credential variable we
 //! hand wrangler, through `--env-file` (appended after the user's words: it is an array flag that
-//! would swallow them), an in-memory copy of each file with every credential variable set to the
-//! empty string at its end. dotenv keeps the last assignment, and wrangler treats an empty
-//! credential as absent, so the OAuth login is used; every other variable in the files still
-//! reaches wrangler exactly as written. Files named by the user's own `--env-file` cannot be
-//! swapped without rewriting the user's words, so a credential in one of them refuses the call
-//! with the file and line to fix.
+//! would swallow them), a copy of each file without its credential assignments and with every
+//! credential variable set to the empty string at its end (dotenv keeps the last assignment, and
+//! wrangler treats an empty credential as absent), so the OAuth login is used while every other
+//! variable still reaches wrangler as written. The copies are real files in the project's own
+//! `.wrangler/safe-wrangler/` (see [`COPY_DIR`]): wrangler's launcher starts a second Node process
+//! that inherits no extra file descriptors, so an in-memory file cannot be handed over, and the
+//! process is replaced by exec, so nothing could delete a temporary file afterwards. Files named by
+//! the user's own `--env-file` cannot be swapped without rewriting the user's words, so a
+//! credential in one of them refuses the call with the file and line to fix.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -95,10 +98,39 @@ pub fn find_credential(content: &[u8]) -> Option<(usize, &'static str)> {
     })
 }
 
-/// The file's contents with every credential variable assigned the empty string at the end.
+/// Where, inside the project directory, the credential-free copies of its `.env` files go:
+/// wrangler's own state directory, which wrangler's templates already keep out of git (and a
+/// `.gitignore` of ours in it makes sure). Each call overwrites the copies, so none accumulate.
+pub const COPY_DIR: &str = ".wrangler/safe-wrangler";
+
+/// Whether a dotenv line assigns a credential variable (`[export ]NAME=`, `NAME:`).
+fn assigns_credential(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let key_end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .unwrap_or(line.len());
+    let (key, rest) = line.split_at(key_end);
+    let rest = rest.trim_start();
+    is_credential(key) && (rest.starts_with('=') || rest.starts_with(':'))
+}
+
+/// The file's contents without its credential assignments, and with every credential variable
+/// assigned the empty string at the end (in case a line we kept still sets one, e.g. inside a
+/// multi-line value).
 #[must_use]
 pub fn neutralize(content: &[u8]) -> Vec<u8> {
-    let mut out = content.to_vec();
+    let text = String::from_utf8_lossy(content);
+    let mut out = Vec::with_capacity(content.len() + 160);
+    for line in text.split_inclusive('\n') {
+        if assigns_credential(line) {
+            out.extend_from_slice(
+                b"# (a Cloudflare credential was removed here by safe-wrangler)\n",
+            );
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
     out.extend_from_slice(
         b"\n# safe-wrangler: Cloudflare credentials come from your OAuth login\n",
     );
@@ -202,6 +234,17 @@ mod tests {
     }
 
     #[test]
+    fn credential_lines_are_dropped_and_others_kept() {
+        let text = "export CF_API_TOKEN = x\n  CLOUDFLARE_EMAIL: a@b\nCLOUDFLARE_API_TOKENS=keep\nX=CLOUDFLARE_API_TOKEN=y\n";
+        let out = String::from_utf8(neutralize(text.as_bytes())).unwrap();
+        assert!(!out.contains("= x") && !out.contains("a@b"), "{out}");
+        assert!(
+            out.contains("CLOUDFLARE_API_TOKENS=keep\nX=CLOUDFLARE_API_TOKEN=y\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn dotenv_plans() {
         let dir = Path::new("/p");
         let files: HashMap<PathBuf, &str> = [
@@ -220,7 +263,11 @@ mod tests {
         };
         assert_eq!(out.len(), 2);
         let first = String::from_utf8(out[0].1.clone()).unwrap();
-        assert!(first.starts_with("A=1\nCLOUDFLARE_API_TOKEN=test-token-not-real\n"));
+        assert!(
+            first.starts_with("A=1\n# (a Cloudflare credential was removed"),
+            "{first}"
+        );
+        assert!(!first.contains("test-token-not-real"), "{first}");
         assert!(first.ends_with("CF_EMAIL=\n"));
         assert_eq!(
             plan_dotenv(&[], dir, "", |_| Some(b"X=1".to_vec())),

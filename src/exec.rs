@@ -17,6 +17,8 @@ pub struct Launch {
     pub insert_at: usize,
     pub env: Vec<(OsString, OsString)>,
     pub dotenv: DotenvPlan,
+    /// The directory wrangler works in (after `--cwd`), where `.env` copies go.
+    pub dir: PathBuf,
 }
 
 /// Replaces this process with wrangler. Returns the error when that is impossible.
@@ -24,7 +26,7 @@ pub struct Launch {
 pub fn exec(launch: Launch) -> std::io::Error {
     let mut args = launch.args;
     if let DotenvPlan::Replace(files) = &launch.dotenv {
-        let extra = match in_memory_files(files) {
+        let extra = match write_copies(&launch.dir, files) {
             Ok(extra) => extra,
             Err(e) => return e,
         };
@@ -38,35 +40,43 @@ pub fn exec(launch: Launch) -> std::io::Error {
         .exec()
 }
 
-/// One `--env-file=/proc/self/fd/N` per file, each an in-memory copy that survives exec.
-#[cfg(target_os = "linux")]
-fn in_memory_files(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
-    use nix::sys::memfd::{MFdFlags, memfd_create};
+/// One `--env-file=<copy>` per file: the credential-free copies, written into
+/// [`crate::credentials::COPY_DIR`] of the directory wrangler works in (0700, files 0600, each
+/// written under a temporary name and renamed into place so parallel calls never see half a file).
+fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
     use std::io::Write;
-    use std::os::fd::IntoRawFd;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let copies = dir.join(crate::credentials::COPY_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&copies)?;
+    let ignore = copies.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "*\n")?;
+    }
     let mut out = Vec::new();
-    for (path, contents) in files {
-        let name = format!(
-            "safe-wrangler{}",
-            path.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
-        // No MFD_CLOEXEC: the descriptor must stay open in wrangler after exec.
-        let fd = memfd_create(name.as_str(), MFdFlags::empty())?;
-        let mut file = std::fs::File::from(fd);
+    for (original, contents) in files {
+        let name = original
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = copies.join(&name);
+        let tmp = copies.join(format!(".{name}.{}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(contents)?;
-        let raw = file.into_raw_fd();
-        out.push(OsString::from(format!("--env-file=/proc/self/fd/{raw}")));
+        file.sync_data()?;
+        std::fs::rename(&tmp, &target)?;
+        let mut arg = OsString::from("--env-file=");
+        arg.push(target.as_os_str());
+        out.push(arg);
     }
     Ok(out)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn in_memory_files(_files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
-    Err(std::io::Error::other(
-        "a project .env file holds a Cloudflare credential, and this platform cannot hide it from wrangler; remove it from the file",
-    ))
 }
 
 /// The display name of the program for messages.

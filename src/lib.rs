@@ -19,6 +19,7 @@ pub mod policy;
 pub mod protect;
 pub mod resolve;
 pub mod scripts;
+pub mod secrets;
 pub mod wrangler;
 
 use std::ffi::OsString;
@@ -390,6 +391,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             &a.policy.ci_tokens.variables(),
         ),
         dotenv,
+        dir: a.dir.clone(),
     };
     let err = exec::exec(launch);
     say(&format!("cannot run {}: {err}", exec::shown(&real)));

@@ -1048,12 +1048,22 @@ pub fn require_wrangler_real() -> PathBuf {
 #[track_caller]
 pub fn wrangler_command(project: &Path, xdg: &Path, base_url: &str) -> Command {
     let wrapper = require_wrangler_real();
+    let mut cmd = isolated_command(&wrapper, project, xdg, base_url);
+    cmd.process_group(0);
+    cmd
+}
+
+/// `program` in `project` with exactly the isolated environment of [`wrangler_command`] (and
+/// stdin null), but no process group of its own: the caller picks one (`process_group(0)`, or
+/// `setsid` in `pre_exec` for a process with no controlling terminal).
+#[track_caller]
+pub fn isolated_command(program: &Path, project: &Path, xdg: &Path, base_url: &str) -> Command {
     assert!(xdg.is_absolute(), "xdg must be absolute: {}", xdg.display());
     let home = xdg.parent().expect("xdg has a parent (HOME)").to_path_buf();
     let tmp = home.join("tmp");
     fs::create_dir_all(xdg).expect("create XDG_CONFIG_HOME");
     fs::create_dir_all(&tmp).expect("create TMPDIR");
-    let mut cmd = Command::new(wrapper);
+    let mut cmd = Command::new(program);
     cmd.current_dir(project)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -1064,8 +1074,7 @@ pub fn wrangler_command(project: &Path, xdg: &Path, base_url: &str) -> Command {
         .env("CLOUDFLARE_API_BASE_URL", base_url)
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("WRANGLER_HIDE_BANNER", "true")
-        .stdin(Stdio::null())
-        .process_group(0);
+        .stdin(Stdio::null());
     cmd
 }
 
@@ -1245,6 +1254,12 @@ fn write_project_impl(dir: &Path, triggers: bool) {
     .expect("write wrangler.jsonc");
     fs::write(dir.join("src/index.js"), INDEX_JS).expect("write src/index.js");
     fs::write(dir.join("migrations").join(MIGRATION_NAME), MIGRATION_SQL).expect("write migration");
+}
+
+/// The fixture's config (what `write_project`/`write_project_with_triggers` put in
+/// `wrangler.jsonc`), for tests that derive other configs from it.
+pub fn fixture_config(triggers: bool) -> Value {
+    project_config(triggers)
 }
 
 /// A minimal Worker project `sw-e2e` (D1 binding `DB` with one migration, KV binding `KV`).

@@ -4,7 +4,9 @@
 //! (table).
 mod audit;
 mod cases;
+mod doctor;
 mod e2e;
+mod e2e_guard;
 mod fake_api;
 mod install;
 mod policy;

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 
 use crate::util::{BIN, DUMMY_TOKEN, Sandbox, write_exe};
@@ -357,11 +358,11 @@ fn dotenv_credentials_are_blanked_through_appended_env_files() {
         .collect();
     assert_eq!(&words[..3], &["whoami", "--env", "staging"]);
     assert!(
-        words[3].starts_with("--env-file=/proc/self/fd/"),
+        words[3].ends_with("/.wrangler/safe-wrangler/.env"),
         "{words:?}"
     );
     assert!(
-        words[4].starts_with("--env-file=/proc/self/fd/"),
+        words[4].ends_with("/.wrangler/safe-wrangler/.env.staging"),
         "{words:?}"
     );
     assert_eq!(
@@ -375,6 +376,25 @@ fn dotenv_credentials_are_blanked_through_appended_env_files() {
         "{files}"
     );
     assert!(files.trim_end().ends_with("CF_EMAIL="), "{files}");
+    assert!(
+        !files.contains(DUMMY_TOKEN),
+        "the copies hold no credential: {files}"
+    );
+    let copy = s.project().join(".wrangler/safe-wrangler/.env");
+    assert_eq!(
+        fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::read_to_string(s.project().join(".wrangler/safe-wrangler/.gitignore")).unwrap(),
+        "*\n"
+    );
+    assert!(
+        fs::read_to_string(s.project().join(".env"))
+            .unwrap()
+            .contains(DUMMY_TOKEN),
+        "the original is untouched"
+    );
     // without a credential in the files, argv is untouched
     fs::write(s.project().join(".env"), "KEEP=1\n").unwrap();
     s.shim(&["whoami"]).output().assert_code(0);
