@@ -10,7 +10,8 @@ const SECRET_VALUE_FLAGS: &[&str] = &["--var", "--define"];
 
 /// Whether a word looks like a Cloudflare credential: the current token shapes (`cfut_`,
 /// `cfat_`, `cfk_` prefix + 40 alphanumerics + 8 hex) or a legacy 40-character token, or a
-/// `VAR=value` assignment of a credential variable.
+/// `VAR=value` assignment of a credential variable, or any shape `secrets` knows (Origin CA keys,
+/// tokens after a Cloudflare-ish name).
 #[must_use]
 pub fn looks_secret(word: &str) -> bool {
     let body = word.rsplit(['=', ':']).next().unwrap_or(word);
@@ -24,7 +25,7 @@ pub fn looks_secret(word: &str) -> bool {
     let assignment = word
         .split_once('=')
         .is_some_and(|(k, _)| crate::credentials::is_credential(k));
-    prefixed || legacy || assignment
+    prefixed || legacy || assignment || crate::secrets::line_has_secret(word).is_some()
 }
 
 /// The user's argv, word by word, with secrets replaced by `<redacted>` (not yet escaped).

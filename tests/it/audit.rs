@@ -169,3 +169,21 @@ fn the_log_verb_filters_by_class_and_time() {
         .output()
         .assert_code(64);
 }
+
+#[test]
+fn origin_ca_keys_and_legacy_tokens_never_reach_the_log() {
+    let s = Sandbox::new();
+    let origin = format!("v1.0-{}", "ab12".repeat(20));
+    let legacy = "A".repeat(40);
+    s.shim(&[
+        "deploy",
+        "--var",
+        &format!("ORIGIN:{origin}"),
+        &format!("--token={legacy}"),
+    ])
+    .env("CLAUDECODE", "1")
+    .output()
+    .assert_code(77);
+    let raw = fs::read_to_string(s.home().join(".local/state/safe-wrangler/audit.jsonl")).unwrap();
+    assert!(!raw.contains(&origin) && !raw.contains(&legacy), "{raw}");
+}
