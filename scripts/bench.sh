@@ -17,6 +17,8 @@ chmod +x "$work/real/wrangler"
 ln -s "$bin" "$work/shims/wrangler"
 cd "$work/project"
 export CLOUDFLARE_API_TOKEN=test-token-not-real
+# Every call writes an audit line: measure that cost, but never into the real log.
+export SAFE_WRANGLER_LOG="$work/audit.jsonl"
 
 time_ns() { # runs "$@" n times, prints nanoseconds
   local start end i

@@ -1171,3 +1171,121 @@ fn e2e_target_shapes_wrangler_rejects_are_production() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Approved CI: a realistic GitHub Actions run, a policy approving it, the real wrangler.
+
+const CI_DEPLOY_TOKEN: &str = "ci-deploy-token-not-real";
+const CI_DEPLOY_LABEL: &str = "ci-deploy-token";
+const CI_D1_TOKEN: &str = "ci-d1-token-not-real";
+const CI_D1_LABEL: &str = "ci-d1-token";
+
+const CI_POLICY: &str = r#"{
+  "approved_ci": [{
+    "provider": "github-actions",
+    "repository": "acme/shop",
+    "refs": ["refs/heads/main"],
+    "events": ["push"],
+    "workflows": [".github/workflows/deploy.yml"],
+    "classes": ["production", "migration"]
+  }],
+  "ci_tokens": { "production": "CF_DEPLOY_TOKEN", "migration": "CF_D1_TOKEN" }
+}"#;
+
+#[test]
+fn e2e_approved_ci_runs_with_exactly_the_policy_token_for_the_class() {
+    let w = World::new();
+    // A human's OAuth login on the runner too: it must not be what CI uses.
+    w.login();
+    let event = w.root.path().join("event.json");
+    fs::write(&event, r#"{"repository":{"full_name":"acme/shop"}}"#).unwrap();
+    let runner_temp = w.root.path().join("runner-temp");
+    fs::create_dir_all(&runner_temp).unwrap();
+    let (event, runner_temp) = (
+        event.display().to_string(),
+        runner_temp.display().to_string(),
+    );
+    let vars: Vec<(&str, &str)> = vec![
+        ("CI", "true"),
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_RUN_ID", "4242"),
+        ("GITHUB_REF", "refs/heads/main"),
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_EVENT_PATH", &event),
+        (
+            "GITHUB_WORKFLOW_REF",
+            "acme/shop/.github/workflows/deploy.yml@refs/heads/main",
+        ),
+        ("RUNNER_TEMP", &runner_temp),
+        ("CF_DEPLOY_TOKEN", CI_DEPLOY_TOKEN),
+        ("CF_D1_TOKEN", CI_D1_TOKEN),
+        // a stray broad token in the job's environment: never the one used
+        ("CLOUDFLARE_API_TOKEN", ENV_TOKEN),
+    ];
+    let ci_fake = || {
+        let mut known = known_credentials();
+        known.push((CI_DEPLOY_LABEL.to_owned(), CI_DEPLOY_TOKEN.to_owned()));
+        known.push((CI_D1_LABEL.to_owned(), CI_D1_TOKEN.to_owned()));
+        FakeApi::start(FakeOptions {
+            known_credentials: known,
+            ..FakeOptions::default()
+        })
+    };
+    for (args, label) in [
+        (&["deploy"][..], CI_DEPLOY_LABEL),
+        (
+            &["d1", "migrations", "apply", "DB", "--remote"],
+            CI_D1_LABEL,
+        ),
+    ] {
+        let project = w.work().join(format!("ci-{label}"));
+        fake_api::write_project(&project);
+        fs::write(project.join("safe-wrangler.jsonc"), CI_POLICY).unwrap();
+        let f = ci_fake();
+        let out = run(
+            &format!("approved CI: {args:?}"),
+            w.safe(&f, &project, &vars, args),
+            &f,
+        );
+        out.assert_success(&f.report());
+        let reqs = assert_all_carry(
+            &format!("approved CI {args:?}"),
+            &f,
+            &Credential::bearer(label),
+        );
+        if args[0] == "deploy" {
+            assert_eq!(
+                uploaded_scripts(&reqs),
+                vec![(ACCOUNT_ID.to_owned(), WORKER_NAME.to_owned())]
+            );
+        } else {
+            assert!(
+                reqs.iter()
+                    .any(|r| r.method == "POST" && r.path.ends_with("/query")),
+                "{}",
+                f.report()
+            );
+        }
+        assert!(!out.stdout.contains("-not-real") && !out.stderr.contains("-not-real"));
+    }
+    // The same run on another ref is refused and reaches nothing.
+    let project = w.work().join("ci-feature");
+    fake_api::write_project(&project);
+    fs::write(project.join("safe-wrangler.jsonc"), CI_POLICY).unwrap();
+    let f = ci_fake();
+    let mut feature = vars.clone();
+    feature.push(("GITHUB_REF", "refs/heads/feature"));
+    let out = run(
+        "unapproved ref",
+        w.safe(&f, &project, &feature, &["deploy"]),
+        &f,
+    );
+    assert_refused(
+        "unapproved ref",
+        out.code(),
+        &format!("{}{}", out.stdout, out.stderr),
+        &project,
+        &f,
+    );
+}
