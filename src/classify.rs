@@ -472,6 +472,29 @@ mod tests {
     use std::ffi::OsString;
 
     #[test]
+    fn every_command_in_the_table_gets_a_class_from_its_row() {
+        for row in crate::wrangler::COMMANDS {
+            let args: Vec<OsString> = row.path.split(' ').map(OsString::from).collect();
+            let op = classify(&parse(&args), None, None, &Targets::default());
+            assert_eq!(op.command, row.path);
+            assert!(
+                op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
+                "{}: {}",
+                row.path,
+                op.rule
+            );
+            // Bare, every command is its row's class; `triggers deploy` is dns only when the config
+            // (absent here) has routes.
+            let expected = if row.path == "triggers deploy" {
+                Class::Production
+            } else {
+                row.class
+            };
+            assert_eq!(op.class, expected, "{}", row.path);
+        }
+    }
+
+    #[test]
     fn sql_reads() {
         for sql in [
             "SELECT 1",
