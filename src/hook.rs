@@ -1,11 +1,555 @@
-//! `safe-wrangler hook` (in progress).
+//! `safe-wrangler hook <agent>`: a pre-tool-use hook for AI coding agents, and
+//! `safe-wrangler hook install <agent> [--project | --user]`, which prints or writes the snippet
+//! that registers it.
+//!
+//! The hook reads the agent's JSON on stdin, takes the shell command and working directory, finds
+//! every wrangler invocation in it ([`crate::shell`]) and decides each with the same core as the
+//! wrapper, as an agent (so production, migration and dns work is refused, never prompted).
+//!
+//! Protocols (researched from each agent's docs and source; see the README's per-agent section):
+//! - allow is always *no output* and exit 0: an explicit "allow" would skip the agent's own
+//!   approval prompt, which grants more than the user set up (and Codex rejects it);
+//! - deny is one JSON object with only the documented fields (Codex fails open on any unknown
+//!   field, on "allow" and on "ask", so we never send those); Gemini's `continue: false` would
+//!   stop the whole agent, so we never send it;
+//! - malformed input or an internal error blocks: exit 2 with the reason on stderr (Claude, Codex,
+//!   Gemini and Copilot all treat that as a block), or a JSON deny for Cursor, which treats a
+//!   failing hook as "allow" unless configured `failClosed`.
 
-use crate::World;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-/// Runs the verb.
+use serde_json::{Value, json};
+
+use crate::context::Env;
+use crate::policy::Decision;
+use crate::shell::{Finding, find_wrangler};
+use crate::{World, assess};
+
+/// The agents we speak to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    Claude,
+    Codex,
+    Gemini,
+    Copilot,
+    Cursor,
+}
+
+impl Agent {
+    /// Every agent, for usage messages.
+    pub const ALL: [Agent; 5] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Gemini,
+        Agent::Copilot,
+        Agent::Cursor,
+    ];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+            Agent::Copilot => "copilot",
+            Agent::Cursor => "cursor",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// The most stdin we read: a command line larger than this is not a command an agent runs.
+const MAX_INPUT: u64 = 1 << 20;
+
+/// What the agent is about to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The shell command line; `None` when the tool is not a shell (nothing for us to check).
+    pub command: Option<String>,
+    pub cwd: Option<PathBuf>,
+}
+
+/// Takes the command and working directory out of the agent's JSON.
+///
+/// # Errors
+/// A one-line reason when the input is not what the agent sends.
+pub fn parse_input(agent: Agent, input: &[u8]) -> Result<ToolCall, String> {
+    let v: Value =
+        serde_json::from_slice(input).map_err(|e| format!("hook input is not JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("hook input is not a JSON object".into());
+    }
+    let cwd = v.get("cwd").and_then(Value::as_str).map(PathBuf::from);
+    let text = |x: &Value| -> Result<Option<String>, String> {
+        match x {
+            Value::String(s) => Ok(Some(s.clone())),
+            Value::Null => Err("the shell tool call has no command".into()),
+            _ => Err("the shell command is not a string".into()),
+        }
+    };
+    let (tool, command, cwd) = match agent {
+        Agent::Claude | Agent::Codex => {
+            let tool = v
+                .get("tool_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let cmd = v.pointer("/tool_input/command").unwrap_or(&Value::Null);
+            (tool == "Bash", cmd.clone(), cwd)
+        }
+        Agent::Gemini => {
+            let tool = v
+                .get("tool_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let cmd = v.pointer("/tool_input/command").unwrap_or(&Value::Null);
+            let dir = v.pointer("/tool_input/dir_path").and_then(Value::as_str);
+            let cwd = match (cwd, dir) {
+                (Some(c), Some(d)) => Some(c.join(d)),
+                (c, _) => c,
+            };
+            (tool == "run_shell_command", cmd.clone(), cwd)
+        }
+        Agent::Copilot => {
+            // camelCase `preToolUse` (toolArgs a JSON string, or an object) or the PascalCase,
+            // Claude-compatible `PreToolUse`.
+            if let Some(tool) = v.get("toolName").and_then(Value::as_str) {
+                let args = match v.get("toolArgs") {
+                    Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+                        .map_err(|e| format!("toolArgs is not JSON: {e}"))?,
+                    Some(other) => other.clone(),
+                    None => Value::Null,
+                };
+                let cmd = args.get("command").cloned().unwrap_or(Value::Null);
+                (matches!(tool, "bash" | "powershell" | "shell"), cmd, cwd)
+            } else {
+                let tool = v
+                    .get("tool_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let cmd = v.pointer("/tool_input/command").unwrap_or(&Value::Null);
+                (
+                    matches!(tool, "Bash" | "bash" | "powershell"),
+                    cmd.clone(),
+                    cwd,
+                )
+            }
+        }
+        Agent::Cursor => (true, v.get("command").cloned().unwrap_or(Value::Null), cwd),
+    };
+    if !tool {
+        return Ok(ToolCall { command: None, cwd });
+    }
+    Ok(ToolCall {
+        command: text(&command)?,
+        cwd,
+    })
+}
+
+/// The hook's verdict on one command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny(String),
+}
+
+/// Decides a whole command line for `agent`, with the caller's environment and directory.
+#[must_use]
+pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Path>) -> Verdict {
+    let mut reasons = Vec::new();
+    for finding in find_wrangler(command) {
+        match finding {
+            Finding::Uncertain { reason } => reasons.push(format!(
+                "cannot tell what this command line does with wrangler ({reason}); run wrangler as a plain command so it can be checked"
+            )),
+            Finding::Wrangler(inv) => {
+                if let Some(name) = inv.credentials().first() {
+                    reasons.push(format!(
+                        "a Cloudflare credential is assigned on the command line ({name}); wrangler must use the OAuth login or CI's own token, never one passed by an agent"
+                    ));
+                    continue;
+                }
+                if inv.unknown_args {
+                    reasons.push(format!(
+                        "wrangler's arguments are filled in at run time ({}), so what it would do cannot be checked; run each wrangler command as a plain command",
+                        inv.wrappers.join(", ")
+                    ));
+                    continue;
+                }
+                let mut call_env = if inv.env_cleared { Env::default() } else { env.clone() };
+                call_env.0.retain(|(k, _)| !inv.unset.iter().any(|u| k == u.as_str()));
+                for (k, v) in &inv.assignments {
+                    call_env.0.push((k.into(), v.into()));
+                }
+                // The hook knows it is an agent, whatever the environment says.
+                call_env.0.push(("AI_AGENT".into(), agent.name().into()));
+                let dir = match &inv.cwd {
+                    Some(d) => cwd.join(d),
+                    None => cwd.to_path_buf(),
+                };
+                let args: Vec<OsString> = inv.argv.iter().map(OsString::from).collect();
+                let world = World {
+                    argv: std::iter::once(OsString::from("wrangler")).chain(args.iter().cloned()).collect(),
+                    env: call_env,
+                    cwd: dir,
+                    exe: exe.map(Path::to_path_buf),
+                };
+                match assess(&world, &args, || false) {
+                    Err(e) => reasons.push(format!("bad policy file {e}")),
+                    Ok(a) => match a.ruling.decision {
+                        Decision::Run { .. } => {}
+                        Decision::Confirm { .. } => reasons.push(format!(
+                            "`{}` is {} work and needs a human",
+                            crate::display::command_line("wrangler", &args),
+                            a.operation.class.as_str()
+                        )),
+                        Decision::Refuse { reason, hint } => {
+                            let cmd = crate::display::command_line("wrangler", &args);
+                            let alt = crate::policy::alternative(&a.operation)
+                                .map(|alt| format!("{alt}; or "))
+                                .unwrap_or_default();
+                            reasons.push(format!(
+                                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
+                                a.operation.class.as_str(),
+                                a.operation.rule,
+                                hint.replace("{cmd}", &cmd)
+                            ));
+                        }
+                    },
+                }
+            }
+        }
+    }
+    if reasons.is_empty() {
+        Verdict::Allow
+    } else {
+        Verdict::Deny(format!("safe-wrangler: {}", reasons.join(" | ")))
+    }
+}
+
+/// The JSON an agent reads as "deny".
+#[must_use]
+pub fn deny_output(agent: Agent, reason: &str) -> Value {
+    match agent {
+        Agent::Claude | Agent::Codex => json!({
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        }),
+        Agent::Gemini => json!({ "decision": "deny", "reason": reason }),
+        Agent::Copilot => {
+            json!({ "permissionDecision": "deny", "permissionDecisionReason": reason })
+        }
+        Agent::Cursor => {
+            json!({ "permission": "deny", "user_message": reason, "agent_message": reason })
+        }
+    }
+}
+
+/// Blocks when something is wrong with the hook itself: never fail open.
+fn block(agent: Option<Agent>, reason: &str) -> u8 {
+    let reason = crate::display::escape(reason);
+    if agent == Some(Agent::Cursor) {
+        println!(
+            "{}",
+            deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"))
+        );
+        return 0;
+    }
+    eprintln!("safe-wrangler hook: {reason}");
+    2
+}
+
+/// Runs the verb: `hook <agent>` or `hook install <agent> [--project | --user]`.
 #[must_use]
 pub fn run(world: &World, args: &[String]) -> u8 {
-    let _ = (world, args);
-    eprintln!("safe-wrangler: `hook` is not implemented yet");
-    crate::exit::USAGE
+    match args {
+        [install, rest @ ..] if install == "install" => install_verb(world, rest),
+        [name] => match Agent::parse(name) {
+            Some(agent) => answer(world, agent),
+            None => block(
+                None,
+                &format!(
+                    "unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor"
+                ),
+            ),
+        },
+        _ => block(
+            None,
+            "usage: safe-wrangler hook <claude|codex|gemini|copilot|cursor> (reads the agent's JSON on stdin)",
+        ),
+    }
+}
+
+fn answer(world: &World, agent: Agent) -> u8 {
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut input) {
+        return block(Some(agent), &format!("cannot read the hook input: {e}"));
+    }
+    if input.len() as u64 > MAX_INPUT {
+        return block(Some(agent), "hook input larger than 1 MiB");
+    }
+    let call = match parse_input(agent, &input) {
+        Ok(c) => c,
+        Err(e) => return block(Some(agent), &e),
+    };
+    let Some(command) = call.command else {
+        return 0;
+    };
+    let cwd = call.cwd.unwrap_or_else(|| world.cwd.clone());
+    match judge(agent, &command, &world.env, &cwd, world.exe.as_deref()) {
+        Verdict::Allow => 0,
+        Verdict::Deny(reason) => {
+            println!("{}", deny_output(agent, &reason));
+            0
+        }
+    }
+}
+
+/// Where each agent keeps its hook settings: (project file, user file relative to HOME).
+fn settings_files(agent: Agent) -> (&'static str, &'static str) {
+    match agent {
+        Agent::Claude => (".claude/settings.json", ".claude/settings.json"),
+        Agent::Codex => (".codex/hooks.json", ".codex/hooks.json"),
+        Agent::Gemini => (".gemini/settings.json", ".gemini/settings.json"),
+        Agent::Copilot => (
+            ".github/hooks/safe-wrangler.json",
+            ".copilot/hooks/safe-wrangler.json",
+        ),
+        Agent::Cursor => (".cursor/hooks.json", ".cursor/hooks.json"),
+    }
+}
+
+/// The settings fragment registering the hook, with `command` as the program to run.
+#[must_use]
+pub fn snippet(agent: Agent, program: &str) -> Value {
+    let command = format!("{program} hook {}", agent.name());
+    match agent {
+        Agent::Claude | Agent::Codex => json!({
+            "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": command, "timeout": 30 } ] } ] }
+        }),
+        Agent::Gemini => json!({
+            "hooks": { "BeforeTool": [ { "matcher": "^run_shell_command$", "hooks": [ { "name": "safe-wrangler", "type": "command", "command": command, "timeout": 5000 } ] } ] }
+        }),
+        Agent::Copilot => json!({
+            "version": 1,
+            "hooks": { "preToolUse": [ { "type": "command", "matcher": "bash", "bash": command, "timeoutSec": 30 } ] }
+        }),
+        Agent::Cursor => json!({
+            "version": 1,
+            "hooks": { "beforeShellExecution": [ { "command": command, "timeout": 10, "failClosed": true } ] }
+        }),
+    }
+}
+
+/// Adds `addition` (a snippet) into `existing` settings: arrays under `hooks.<event>` are
+/// appended to unless an entry with the same command is already there; other keys are kept.
+#[must_use]
+pub fn merge(mut existing: Value, addition: &Value) -> Value {
+    let Some(obj) = existing.as_object_mut() else {
+        return addition.clone();
+    };
+    for (key, value) in addition.as_object().into_iter().flatten() {
+        if key != "hooks" {
+            obj.entry(key.clone()).or_insert_with(|| value.clone());
+            continue;
+        }
+        let hooks = obj.entry("hooks").or_insert_with(|| json!({}));
+        let Some(hooks) = hooks.as_object_mut() else {
+            continue;
+        };
+        for (event, entries) in value.as_object().into_iter().flatten() {
+            let list = hooks.entry(event.clone()).or_insert_with(|| json!([]));
+            let Some(list) = list.as_array_mut() else {
+                continue;
+            };
+            for entry in entries.as_array().into_iter().flatten() {
+                if !list.contains(entry) {
+                    list.push(entry.clone());
+                }
+            }
+        }
+    }
+    existing
+}
+
+fn install_verb(world: &World, rest: &[String]) -> u8 {
+    let usage = "usage: safe-wrangler hook install <claude|codex|gemini|copilot|cursor> [--project | --user]";
+    let (Some(agent), flags) = (
+        rest.first().and_then(|a| Agent::parse(a)),
+        rest.get(1..).unwrap_or_default(),
+    ) else {
+        eprintln!("safe-wrangler: {usage}");
+        return crate::exit::USAGE;
+    };
+    let target = match flags {
+        [] => None,
+        [f] if f == "--project" => Some(world.cwd.join(settings_files(agent).0)),
+        [f] if f == "--user" => {
+            if let Some(home) = world.env.get("HOME").filter(|h| !h.is_empty()) {
+                Some(Path::new(home).join(settings_files(agent).1))
+            } else {
+                eprintln!("safe-wrangler: HOME is not set");
+                return crate::exit::USAGE;
+            }
+        }
+        _ => {
+            eprintln!("safe-wrangler: {usage}");
+            return crate::exit::USAGE;
+        }
+    };
+    // Agents run hooks from varying directories and PATHs: name the binary absolutely.
+    let program = world
+        .exe
+        .as_deref()
+        .and_then(|e| std::fs::canonicalize(e).ok())
+        .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string());
+    let fragment = snippet(agent, &program);
+    let Some(path) = target else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&fragment).unwrap_or_default()
+        );
+        return 0;
+    };
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            match serde_json::from_str::<Value>(&crate::wrangler::config::strip_jsonc(&text)) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!(
+                        "safe-wrangler: {}: not JSON ({e}); not changed",
+                        crate::display::escape(&path.display().to_string())
+                    );
+                    return crate::exit::CONFIG;
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) => {
+            eprintln!(
+                "safe-wrangler: {}: {e}",
+                crate::display::escape(&path.display().to_string())
+            );
+            return 1;
+        }
+    };
+    let merged = merge(existing, &fragment);
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::write(
+                &path,
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&merged).unwrap_or_default()
+                ),
+            )
+        });
+    match written {
+        Ok(()) => {
+            println!(
+                "safe-wrangler: registered the {} hook in {}",
+                agent.name(),
+                crate::display::escape(&path.display().to_string())
+            );
+            if agent == Agent::Codex {
+                println!(
+                    "safe-wrangler: Codex runs a new hook only after you trust it: open /hooks in Codex"
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!(
+                "safe-wrangler: {}: {e}",
+                crate::display::escape(&path.display().to_string())
+            );
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_per_agent() {
+        let claude = br#"{"session_id":"s","cwd":"/p","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"npx wrangler deploy"}}"#;
+        assert_eq!(
+            parse_input(Agent::Claude, claude),
+            Ok(ToolCall {
+                command: Some("npx wrangler deploy".into()),
+                cwd: Some("/p".into())
+            })
+        );
+        let gemini = br#"{"cwd":"/p","tool_name":"run_shell_command","tool_input":{"command":"wrangler dev","dir_path":"app"}}"#;
+        assert_eq!(
+            parse_input(Agent::Gemini, gemini).unwrap().cwd,
+            Some(PathBuf::from("/p/app"))
+        );
+        let copilot =
+            br#"{"cwd":"/p","toolName":"bash","toolArgs":"{\"command\":\"wrangler whoami\"}"}"#;
+        assert_eq!(
+            parse_input(Agent::Copilot, copilot)
+                .unwrap()
+                .command
+                .as_deref(),
+            Some("wrangler whoami")
+        );
+        let copilot_obj = br#"{"cwd":"/p","toolName":"bash","toolArgs":{"command":"ls"}}"#;
+        assert_eq!(
+            parse_input(Agent::Copilot, copilot_obj)
+                .unwrap()
+                .command
+                .as_deref(),
+            Some("ls")
+        );
+        let cursor =
+            br#"{"hook_event_name":"beforeShellExecution","command":"wrangler deploy","cwd":"/p"}"#;
+        assert_eq!(
+            parse_input(Agent::Cursor, cursor)
+                .unwrap()
+                .command
+                .as_deref(),
+            Some("wrangler deploy")
+        );
+        let other_tool = br#"{"tool_name":"Read","tool_input":{"file_path":"x"}}"#;
+        assert_eq!(
+            parse_input(Agent::Claude, other_tool).unwrap().command,
+            None
+        );
+        for bad in [
+            &b"not json"[..],
+            b"[]",
+            br#"{"tool_name":"Bash","tool_input":{}}"#,
+            br#"{"tool_name":"Bash","tool_input":{"command":5}}"#,
+        ] {
+            assert!(
+                parse_input(Agent::Claude, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn merge_keeps_other_settings_and_is_idempotent() {
+        let existing =
+            json!({"model": "x", "hooks": {"PreToolUse": [{"matcher": "Edit", "hooks": []}]}});
+        let add = snippet(Agent::Claude, "/bin/safe-wrangler");
+        let once = merge(existing, &add);
+        let twice = merge(once.clone(), &add);
+        assert_eq!(once, twice);
+        assert_eq!(once["model"], "x");
+        assert_eq!(once["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+    }
 }

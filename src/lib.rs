@@ -20,6 +20,7 @@ pub mod protect;
 pub mod resolve;
 pub mod scripts;
 pub mod secrets;
+pub mod shell;
 pub mod wrangler;
 
 use std::ffi::OsString;

@@ -1,0 +1,257 @@
+//! `safe-wrangler hook <agent>`: golden outputs per agent protocol, fail-closed errors, and
+//! `hook install`.
+
+use std::fs;
+use std::io::Write;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::util::{Out, Sandbox};
+
+fn hook(s: &Sandbox, agent: &str, input: &str) -> Out {
+    let mut cmd = s.safe(&["hook", agent]).cmd;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Out(child.wait_with_output().unwrap())
+}
+
+fn project(s: &Sandbox) {
+    fs::write(
+        s.project().join("wrangler.toml"),
+        "name = \"shop\"\n[env.staging]\nroutes = []\n",
+    )
+    .unwrap();
+}
+
+/// Each agent's input for a shell command in `cwd`.
+fn input(agent: &str, command: &str, cwd: &str) -> String {
+    match agent {
+        "claude" | "codex" => json!({"session_id": "s", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}}),
+        "gemini" => json!({"session_id": "s", "cwd": cwd, "hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "tool_input": {"command": command}}),
+        "copilot" => json!({"sessionId": "s", "timestamp": 1_704_614_600_000_u64, "cwd": cwd, "toolName": "bash", "toolArgs": json!({"command": command}).to_string()}),
+        "cursor" => json!({"conversation_id": "c", "hook_event_name": "beforeShellExecution", "command": command, "cwd": cwd}),
+        _ => unreachable!(),
+    }
+    .to_string()
+}
+
+#[test]
+fn golden_deny_outputs_per_agent() {
+    let s = Sandbox::new();
+    project(&s);
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "codex", "gemini", "copilot", "cursor"] {
+        let out = hook(
+            &s,
+            agent,
+            &input(agent, "cd . && npx wrangler deploy", &cwd),
+        );
+        out.assert_code(0);
+        let v: Value = serde_json::from_str(out.stdout().trim())
+            .unwrap_or_else(|e| panic!("{agent}: {e}: {}", out.stdout()));
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let reason = match agent {
+            "claude" | "codex" => {
+                assert_eq!(
+                    keys,
+                    ["hookSpecificOutput"],
+                    "{agent}: only documented fields"
+                );
+                let h = &v["hookSpecificOutput"];
+                assert_eq!(h.as_object().unwrap().len(), 3);
+                assert_eq!(h["hookEventName"], "PreToolUse");
+                assert_eq!(h["permissionDecision"], "deny");
+                h["permissionDecisionReason"].as_str().unwrap().to_owned()
+            }
+            "gemini" => {
+                assert_eq!(keys, ["decision", "reason"], "never `continue`");
+                assert_eq!(v["decision"], "deny");
+                v["reason"].as_str().unwrap().to_owned()
+            }
+            "copilot" => {
+                assert_eq!(keys, ["permissionDecision", "permissionDecisionReason"]);
+                assert_eq!(v["permissionDecision"], "deny");
+                v["permissionDecisionReason"].as_str().unwrap().to_owned()
+            }
+            _ => {
+                assert_eq!(keys, ["permission", "user_message", "agent_message"]);
+                assert_eq!(v["permission"], "deny");
+                v["agent_message"].as_str().unwrap().to_owned()
+            }
+        };
+        assert!(
+            reason.contains("wrangler deploy") && reason.contains("production"),
+            "{agent}: {reason}"
+        );
+        assert!(
+            reason.contains("versions upload"),
+            "a refusal teaches: {reason}"
+        );
+        assert!(
+            !out.stdout().contains("\"ask\"") && !out.stdout().contains("\"allow\""),
+            "{agent}"
+        );
+    }
+}
+
+#[test]
+fn allowed_work_and_other_tools_get_no_output() {
+    let s = Sandbox::new();
+    project(&s);
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "codex", "gemini", "copilot", "cursor"] {
+        for command in [
+            "ls -la && git status",
+            "npx wrangler dev",
+            "pnpm exec wrangler d1 migrations apply DB --local",
+            "wrangler deploy --env staging",
+            "grep -r wrangler README.md",
+        ] {
+            let out = hook(&s, agent, &input(agent, command, &cwd));
+            out.assert_code(0);
+            assert_eq!(out.stdout(), "", "{agent} {command}");
+        }
+    }
+    let read =
+        json!({"tool_name": "Read", "tool_input": {"file_path": "wrangler.toml"}}).to_string();
+    assert_eq!(hook(&s, "claude", &read).stdout(), "");
+}
+
+#[test]
+fn command_lines_that_hide_or_smuggle_are_denied() {
+    let s = Sandbox::new();
+    project(&s);
+    let cwd = s.project().display().to_string();
+    for (command, needle) in [
+        (
+            "CLOUDFLARE_API_TOKEN=hunter2-value wrangler whoami",
+            "CLOUDFLARE_API_TOKEN",
+        ),
+        ("w=wrangler; $w deploy", "cannot tell"),
+        ("eval \"wrangler deploy\"", "cannot tell"),
+        (
+            "bash -c 'cd app && npx wrangler d1 migrations apply DB --remote'",
+            "migration",
+        ),
+        ("CLOUDFLARE_ENV=production wrangler deploy", "production"),
+        ("echo $(wrangler deploy)", "production"),
+        ("ls | xargs wrangler r2 object put", "run time"),
+    ] {
+        let out = hook(&s, "claude", &input("claude", command, &cwd));
+        out.assert_code(0);
+        let v: Value =
+            serde_json::from_str(out.stdout().trim()).unwrap_or_else(|e| panic!("{command}: {e}"));
+        let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap();
+        assert!(reason.contains(needle), "{command}: {reason}");
+        assert!(
+            !reason.contains("hunter2-value"),
+            "never repeat a credential: {reason}"
+        );
+    }
+}
+
+#[test]
+fn malformed_input_blocks_and_never_fails_open() {
+    let s = Sandbox::new();
+    for (agent, input) in [
+        ("claude", "not json"),
+        ("codex", "[]"),
+        (
+            "gemini",
+            r#"{"tool_name":"run_shell_command","tool_input":{}}"#,
+        ),
+        ("copilot", r#"{"toolName":"bash","toolArgs":"{not json"}"#),
+    ] {
+        let out = hook(&s, agent, input);
+        out.assert_code(2);
+        assert_eq!(out.stdout(), "", "{agent}");
+        assert!(
+            out.stderr().starts_with("safe-wrangler hook: "),
+            "{agent}: {}",
+            out.stderr()
+        );
+    }
+    // Cursor treats a failing hook as allow unless failClosed: answer with a JSON deny instead.
+    let out = hook(&s, "cursor", "not json");
+    out.assert_code(0);
+    let v: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["permission"], "deny");
+    // An unknown agent name is a misconfigured hook: block too.
+    hook(&s, "claud", "{}").assert_code(2);
+}
+
+#[test]
+fn install_prints_and_merges_settings_idempotently() {
+    let s = Sandbox::new();
+    let out = s.safe(&["hook", "install", "claude"]).output();
+    out.assert_code(0);
+    let v: Value = serde_json::from_str(&out.stdout()).unwrap();
+    let command = v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        command.ends_with("safe-wrangler hook claude") && command.starts_with('/'),
+        "{command}"
+    );
+    let settings = s.project().join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    fs::write(
+        &settings,
+        r#"{ "model": "opus", "hooks": { "PreToolUse": [ { "matcher": "Edit", "hooks": [] } ] } }"#,
+    )
+    .unwrap();
+    for _ in 0..2 {
+        s.safe(&["hook", "install", "claude", "--project"])
+            .output()
+            .assert_code(0);
+    }
+    let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(v["model"], "opus");
+    let entries = v["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{v}");
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["model", "hooks"],
+        "key order kept"
+    );
+    for agent in ["codex", "gemini", "copilot", "cursor"] {
+        s.safe(&["hook", "install", agent, "--user"])
+            .output()
+            .assert_code(0);
+    }
+    let gemini: Value =
+        serde_json::from_str(&fs::read_to_string(s.home().join(".gemini/settings.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        gemini["hooks"]["BeforeTool"][0]["matcher"],
+        "^run_shell_command$"
+    );
+    let cursor: Value =
+        serde_json::from_str(&fs::read_to_string(s.home().join(".cursor/hooks.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        cursor["hooks"]["beforeShellExecution"][0]["failClosed"],
+        true
+    );
+    assert!(s.home().join(".copilot/hooks/safe-wrangler.json").exists());
+    assert!(s.home().join(".codex/hooks.json").exists());
+    fs::write(&settings, "{ broken").unwrap();
+    s.safe(&["hook", "install", "claude", "--project"])
+        .output()
+        .assert_code(78);
+    s.safe(&["hook", "install", "nobody"])
+        .output()
+        .assert_code(64);
+}
