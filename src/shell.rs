@@ -56,6 +56,8 @@
 //!   `python -c` code that mentions wrangler, and any other command we do not know that is given
 //!   a word that looks like wrangler or like code mentioning it (`ssh host wrangler deploy`,
 //!   `op run -- wrangler deploy`, `npm run wrangler`);
+//! - a file written with text that mentions wrangler (`cat > run.sh <<EOF`, `echo ... > x`) in
+//!   a command line that also runs a script we cannot see (`bash run.sh`, `./run.sh`);
 //! - syntax we cannot parse: unterminated quotes or substitutions, unbalanced parentheses, stray
 //!   keywords; nesting deeper than [`MAX_DEPTH`]; input larger than [`MAX_INPUT`].
 //!
@@ -123,7 +125,8 @@ pub struct Invocation {
     pub assignments: Vec<(String, String)>,
     /// Variables removed for the call: `unset NAME` earlier, `env -u NAME`.
     pub unset: Vec<String>,
-    /// The environment is emptied first (`env -i`); only `assignments` reach wrangler.
+    /// The environment is emptied first (`env -i`): wrangler sees at most `assignments`, none of
+    /// the agent's own variables.
     pub env_cleared: bool,
     /// The directory wrangler runs in, from `cd`/`pushd` earlier in the same shell and from
     /// `env -C`, `sudo -D`, `pnpm -C`, `yarn --cwd`, `npm --prefix`, `bun --cwd`, joined as
@@ -240,11 +243,28 @@ struct Out {
     reasons: HashSet<String>,
     mentioned: bool,
     work: usize,
+    /// A file was written with text that mentions wrangler (`cat > run.sh <<EOF`).
+    wrote: bool,
+    /// A script ran whose commands cannot be seen (`bash run.sh`, `./run.sh`, `python x.py`).
+    ran_script: bool,
 }
 
 impl Out {
+    fn uncertain(&mut self, reason: String) {
+        if self.findings.len() <= MAX_FINDINGS && self.reasons.insert(reason.clone()) {
+            self.findings.push(Finding::Uncertain { reason });
+        }
+    }
+
     /// Uncertain findings only count when the text mentions wrangler.
-    fn finish(self) -> Vec<Finding> {
+    fn finish(mut self) -> Vec<Finding> {
+        if self.wrote && self.ran_script {
+            self.uncertain(
+                "the command writes a file that mentions wrangler and runs a script that cannot be \
+                 seen here"
+                    .to_owned(),
+            );
+        }
         if self.mentioned {
             return self.findings;
         }
@@ -504,6 +524,8 @@ struct Doc {
     strip_tabs: bool,
     quoted: bool,
     consumer: Stdin,
+    /// The command writes a file (`cat > run.sh <<EOF`).
+    writes: bool,
 }
 
 /// Where a list of commands ends.
@@ -616,10 +638,7 @@ impl<'s, 'o> Parser<'s, 'o> {
     }
 
     fn uncertain(&mut self, reason: impl Into<String>) {
-        let reason = reason.into();
-        if self.out.findings.len() <= MAX_FINDINGS && self.out.reasons.insert(reason.clone()) {
-            self.out.findings.push(Finding::Uncertain { reason });
-        }
+        self.out.uncertain(reason.into());
     }
 
     fn enter(&mut self) -> Result<(), Stop> {
@@ -782,6 +801,9 @@ impl<'s, 'o> Parser<'s, 'o> {
             }
             self.pos = p.min(s.len());
             let body = s.get(start..end).unwrap_or_default();
+            if doc.writes && mentions(body) {
+                self.out.wrote = true;
+            }
             if doc.consumer != Stdin::Data && mentions(body) {
                 self.uncertain(
                     "a here-document that mentions wrangler is fed to a command that may run it",
@@ -1425,6 +1447,8 @@ impl<'s, 'o> Parser<'s, 'o> {
         while self.peek() == Tok::Redir {
             self.redirect(&mut strings)?;
         }
+        // The commands of a redirected compound are not followed: `{ ...; } > run.sh` only counts
+        // when a command inside writes a file itself.
         if strings.iter().any(|s| mentions(s.as_bytes())) {
             self.uncertain(
                 "a here-string that mentions wrangler is fed to a command that may run it",
@@ -1653,7 +1677,8 @@ impl<'s, 'o> Parser<'s, 'o> {
         (rest.get(i) == Some(&b')')).then_some(i + 1)
     }
 
-    fn redirect(&mut self, strings: &mut Vec<String>) -> Result<(), Stop> {
+    /// One redirection; returns whether it writes to a file.
+    fn redirect(&mut self, strings: &mut Vec<String>) -> Result<bool, Stop> {
         enum Kind {
             File,
             String,
@@ -1673,22 +1698,27 @@ impl<'s, 'o> Parser<'s, 'o> {
             (Some(b'<' | b'>'), _, _) => (1, Kind::File),
             _ => return Err(Stop::new("a redirection is malformed")),
         };
+        let output = matches!(self.at(0), Some(b'>' | b'&')) || self.at(1) == Some(b'>');
         self.pos += len;
         if self.peek() != Tok::Word {
             return Err(Stop::new("a redirection has no target"));
         }
         let target = self.read_word()?;
+        let to_fd = target.value == "-"
+            || target.value.bytes().all(|b| b.is_ascii_digit())
+            || target.value.starts_with("/dev/");
         match kind {
-            Kind::File => {}
+            Kind::File => return Ok(output && !to_fd),
             Kind::String => strings.push(target.value),
             Kind::Doc { strip_tabs } => self.pending.push(Doc {
                 delim: target.value.into_bytes(),
                 strip_tabs,
                 quoted: target.quoted,
                 consumer: Stdin::Unknown,
+                writes: false,
             }),
         }
-        Ok(())
+        Ok(false)
     }
 
     fn parse_simple(&mut self) -> Result<Stdin, Stop> {
@@ -1696,6 +1726,7 @@ impl<'s, 'o> Parser<'s, 'o> {
         let mut strings = Vec::new();
         let docs = self.pending.len();
         let mut any = false;
+        let mut writes = false;
         loop {
             match self.peek() {
                 Tok::Word => {
@@ -1710,7 +1741,7 @@ impl<'s, 'o> Parser<'s, 'o> {
                     }
                     words.push(word);
                 }
-                Tok::Redir => self.redirect(&mut strings)?,
+                Tok::Redir => writes |= self.redirect(&mut strings)?,
                 _ => break,
             }
             any = true;
@@ -1724,6 +1755,18 @@ impl<'s, 'o> Parser<'s, 'o> {
         }
         for doc in self.pending.iter_mut().skip(docs) {
             doc.consumer = kind;
+            doc.writes = writes;
+        }
+        // Text the command line itself puts in a file: `echo 'wrangler deploy' > run.sh`.
+        let echoes = words
+            .first()
+            .is_some_and(|w| matches!(basename(&w.value), "echo" | "printf"));
+        let mentioning = |s: &str| mentions(s.as_bytes());
+        if writes
+            && ((echoes && words.iter().any(|w| mentioning(&w.value)))
+                || strings.iter().any(|s| mentioning(s)))
+        {
+            self.out.wrote = true;
         }
         if kind != Stdin::Data && strings.iter().any(|s| mentions(s.as_bytes())) {
             self.uncertain(
@@ -1758,7 +1801,8 @@ impl<'s, 'o> Parser<'s, 'o> {
         self.resolve(rest, ctx)
     }
 
-    /// The command's name, when the text fixes it.
+    /// A word that names what runs (a command, a package, a script), when the text fixes it;
+    /// otherwise the text is uncertain.
     fn literal(&mut self, w: &Word, what: &str) -> Option<String> {
         if w.expanded {
             let raw = self.raw(w);
@@ -1814,10 +1858,8 @@ impl<'s, 'o> Parser<'s, 'o> {
     fn wrapper(&mut self, base: &str, rest: &[Word], ctx: &mut Ctx) -> Option<Next> {
         let simple = |spec: &Spec, label: &'static str, ctx: &mut Ctx| {
             let (i, _) = options(rest, spec);
-            if !label.is_empty() {
-                ctx.wrappers.push(label);
-                ctx.shell_level = false;
-            }
+            ctx.wrappers.push(label);
+            ctx.shell_level = false;
             Next::Cmd(i)
         };
         let next = match base {
@@ -1917,6 +1959,7 @@ impl<'s, 'o> Parser<'s, 'o> {
             _ if INTERPRETERS.contains(&base) => {
                 self.fallback(name, rest);
                 let script = rest.iter().any(|w| !w.value.starts_with('-'));
+                self.out.ran_script |= script;
                 if script && !rest.iter().any(|w| w.value == "-") {
                     Stdin::Unknown
                 } else {
@@ -1925,6 +1968,8 @@ impl<'s, 'o> Parser<'s, 'o> {
             }
             _ if DATA.contains(&base) => Stdin::Data,
             _ => {
+                // `./run.sh`: a script whose commands cannot be seen.
+                self.out.ran_script |= name.contains('/');
                 self.fallback(name, rest);
                 Stdin::Unknown
             }
@@ -2356,6 +2401,7 @@ impl<'s, 'o> Parser<'s, 'o> {
         {
             return Stdin::Code;
         }
+        self.out.ran_script = true;
         self.fallback(label, rest.get(i..).unwrap_or_default());
         Stdin::Unknown
     }
@@ -2403,6 +2449,7 @@ impl<'s, 'o> Parser<'s, 'o> {
             self.report(ctx, via::NODE, args);
             Stdin::Data
         } else {
+            self.out.ran_script = true;
             self.fallback("node", args);
             Stdin::Unknown
         }
@@ -2430,7 +2477,7 @@ impl<'s, 'o> Parser<'s, 'o> {
                 i += 1;
                 break;
             }
-            let numeric = v.len() > 1 && v[1..].bytes().all(|b| b.is_ascii_digit());
+            let numeric = v.len() > 1 && v.bytes().skip(1).all(|b| b.is_ascii_digit());
             if v.len() > 1 && v.starts_with('-') && !numeric && !w.expanded {
                 i += 1;
             } else {
@@ -3671,10 +3718,18 @@ mod tests {
         ("watch -n 5 wrangler deployments list", "watch/direct(deployments list)"),
         ("corepack pnpm exec wrangler deploy", "pnpm(deploy)"),
         ("cat <<'EOF' > x.txt\nwrangler deploy\nEOF\nwrangler whoami", "direct(whoami)"),
+        ("cat > NOTES.md <<'EOF'\nRun wrangler deploy after merging\nEOF\nnpm test", ""),
+        ("npx wrangler tail > tail.log 2>/dev/null & ./scripts/load-test.sh", "npx(tail)"),
         ("cat <<EOF\n$(wrangler whoami)\nEOF", "direct(whoami)"),
         ("Wrangler deploy", "direct(deploy)"),
         ("wrangler deploy --var \"A:b c\"", "direct(deploy --var A:b c)"),
         ("wrangler deploy --message $'line\\nnext'", "direct(deploy --message line\nnext)"),
+        ("for ((i = 0; i < 2; i++)); do wrangler whoami; done", "direct(whoami)"),
+        ("cd é && cd -P app && wrangler deploy", "direct(deploy) @é/app"),
+        ("export A=1 && (unset A; wrangler deploy) && wrangler whoami", "direct(deploy) -A; direct(whoami) A=1"),
+        ("cd a && cd b && cd - && wrangler deploy", "direct(deploy) @a"),
+        ("FOO=1; sudo wrangler deploy", "sudo/direct(deploy) FOO=1"),
+        ("xargs -I {} wrangler r2 object put b/{} --file {} < files.txt", "xargs/direct(r2 object put b/{} --file {}) +…"),
     ];
 
     #[test]
@@ -3810,6 +3865,9 @@ mod tests {
         ("watch \"$CMD\" # wrangler", "?"),
         ("busybox sh -c 'wrangler deploy'", "sh -c/direct(deploy)"),
         ("taskset -c 0 wrangler deploy", "taskset/direct(deploy)"),
+        ("cat > run.sh <<'EOF'\nnpx wrangler deploy\nEOF\nbash run.sh", "?"),
+        ("echo 'wrangler deploy' > d.sh && chmod +x d.sh && ./d.sh", "?"),
+        ("printf 'wrangler deploy' > d.py; python3 d.py", "?"),
     ];
 
     #[test]
@@ -3915,7 +3973,9 @@ mod tests {
         ";", "&&", "||", "|", "&", "\n", "(", ")", "{", "}", "$(", "`", "'", "\"", "$", "\\", " ",
         " ", "  ", "wrangler", "npx", "bash", "-c", "cd", "echo", "#", "<<", "EOF", "=", "x", "${",
         "$'", "\\x77", "((", "))", "<(", "sudo", "env", "xargs", "if", "then", "fi", "do", "done",
-        "for", "in", "case", "esac", ";;", "[[", "]]", "function", "eval", "W=", "$W",
+        "for", "in", "case", "esac", ";;", "[[", "]]", "function", "eval", "W=", "$W", "é", "→",
+        "\u{202e}", "\0", "-é", "cd é", "pushd", "popd", "-", "2>", "&>", "<<-", "<<<", "{fd}>",
+        "!", "node", "pnpm", "yarn", "exec", "--", "-p", "*", "?", "[", "]", ",",
     ];
 
     #[test]
@@ -4055,25 +4115,5 @@ mod tests {
             lines.len()
         );
         assert!(unsure.len() * 100 / lines.len() <= 3, "{unsure:#?}");
-    }
-
-    /// `cargo test --release --lib shell::tests::corpus_speed -- --ignored --nocapture`
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn corpus_speed() {
-        let lines = corpus();
-        let rounds = 50;
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        for _ in 0..rounds {
-            for line in &lines {
-                n += find_wrangler(std::hint::black_box(line)).len();
-            }
-        }
-        let per = start.elapsed() / u32::try_from(rounds * lines.len()).unwrap_or(1);
-        println!(
-            "{} lines x {rounds}: {per:?} per line ({n} findings)",
-            lines.len()
-        );
     }
 }
