@@ -15,13 +15,10 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -29,7 +26,7 @@ use crate::fake_api::{
     self, ACCOUNT_ID, Credential, ENV_TOKEN, FakeApi, FakeOptions, GLOBAL_KEY, OAUTH_LABEL,
     Request, WORKER_NAME, WranglerRun,
 };
-use crate::util::BIN;
+use crate::util::{BIN, PtySession};
 
 // ---------------------------------------------------------------------------------------------
 // Dummy credentials (never real) beyond fake_api's, each with its own label in the request log.
@@ -258,101 +255,16 @@ struct PtyRun {
 
 /// Runs `cmd` (from `World::safe_base`) on a new pty as its controlling terminal. When `answer`
 /// is given, waits for the confirmation prompt and types it. Kills the session on the way out.
-fn run_in_pty(mut cmd: Command, answer: Option<&str>, timeout: Duration) -> PtyRun {
-    let size = nix::pty::Winsize {
-        ws_row: 40,
-        ws_col: 160,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
-    let slave: OwnedFd = pty.slave;
-    cmd.stdin(Stdio::from(slave.try_clone().expect("dup pty")))
-        .stdout(Stdio::from(slave.try_clone().expect("dup pty")))
-        .stderr(Stdio::from(slave));
-    // SAFETY: setsid and ioctl are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            // The pty (fd 0 now) becomes the controlling terminal: /dev/tty is it.
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("spawn safe-wrangler in a pty");
-    drop(cmd); // closes our copies of the slave
-    let sid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
-    let mut master = fs::File::from(pty.master);
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let mut reader = master.try_clone().expect("dup pty master");
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let text = || {
-        String::from_utf8_lossy(
-            &output
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned()
-    };
-    let kill = || {
-        let _ = nix::sys::signal::killpg(sid, nix::sys::signal::Signal::SIGKILL);
-    };
+fn run_in_pty(cmd: Command, answer: Option<&str>, timeout: Duration) -> PtyRun {
+    let mut session = PtySession::spawn(cmd);
     if let Some(answer) = answer {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !text().contains("to confirm") {
-            if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-                kill();
-                let _ = child.wait();
-                panic!("no confirmation prompt; the terminal showed:\n{}", text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        master
-            .write_all(format!("{answer}\n").as_bytes())
-            .and_then(|()| master.flush())
-            .expect("type into the pty");
+        session.wait_for("to confirm");
+        session.type_bytes(format!("{answer}\n").as_bytes());
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            kill();
-            let _ = child.wait();
-            panic!(
-                "timed out after {timeout:?}; the terminal showed:\n{}",
-                text()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    };
-    let elapsed = started.elapsed();
-    // Leftovers (esbuild's service) would keep the pty open. Once the whole session is gone the
-    // reader has drained the pty and sees its end.
-    kill();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (code, text, elapsed) = session.finish(timeout);
     PtyRun {
-        code: status.code(),
-        text: text(),
+        code,
+        text,
         elapsed,
     }
 }

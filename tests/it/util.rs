@@ -4,6 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -190,5 +191,141 @@ impl Out {
             self.stderr()
         );
         self
+    }
+}
+
+/// A process on a new pseudo-terminal that is its controlling terminal (so `/dev/tty` is the
+/// pty), with everything it writes collected.
+pub struct PtySession {
+    master: fs::File,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    child: std::process::Child,
+    session: nix::unistd::Pid,
+    reader: std::thread::JoinHandle<()>,
+    started: std::time::Instant,
+}
+
+impl PtySession {
+    /// Starts `cmd` on the pty: its stdin, stdout and stderr, and its controlling terminal.
+    pub fn spawn(mut cmd: Command) -> PtySession {
+        use std::io::Read;
+        let size = nix::pty::Winsize {
+            ws_row: 40,
+            ws_col: 160,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+        let slave = pty.slave;
+        cmd.stdin(Stdio::from(slave.try_clone().expect("dup pty")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup pty")))
+            .stderr(Stdio::from(slave));
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                // The pty (fd 0 now) becomes the controlling terminal.
+                if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let started = std::time::Instant::now();
+        let child = cmd.spawn().expect("spawn on a pty");
+        drop(cmd); // closes our copies of the slave
+        let session = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+        let master = fs::File::from(pty.master);
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut source = master.try_clone().expect("dup pty master");
+        let sink = std::sync::Arc::clone(&output);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = source.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(&buf[..n]);
+            }
+        });
+        PtySession {
+            master,
+            output,
+            child,
+            session,
+            reader,
+            started,
+        }
+    }
+
+    /// Everything shown on the terminal so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .output
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
+    }
+
+    fn kill(&self) {
+        let _ = nix::sys::signal::killpg(self.session, nix::sys::signal::Signal::SIGKILL);
+    }
+
+    /// Waits until the terminal shows `needle`; panics (after killing the session) if it does not
+    /// within 30 s or the process ends first.
+    pub fn wait_for(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.text().contains(needle) {
+            if std::time::Instant::now() > deadline
+                || self.child.try_wait().ok().flatten().is_some()
+            {
+                self.kill();
+                let _ = self.child.wait();
+                panic!("no {needle:?}; the terminal showed:\n{}", self.text());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Types `bytes` on the terminal.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        self.master
+            .write_all(bytes)
+            .and_then(|()| self.master.flush())
+            .expect("type into the pty");
+    }
+
+    /// Waits for the process to end (killing the session after `timeout`), then kills what is left
+    /// of its session and drains the terminal: exit code, everything shown, time taken.
+    pub fn finish(
+        mut self,
+        timeout: std::time::Duration,
+    ) -> (Option<i32>, String, std::time::Duration) {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if self.started.elapsed() > timeout {
+                self.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "timed out after {timeout:?}; the terminal showed:\n{}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        };
+        let elapsed = self.started.elapsed();
+        // Leftover children (esbuild's service) would keep the pty open.
+        self.kill();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.reader.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        (status.code(), self.text(), elapsed)
     }
 }
