@@ -69,7 +69,9 @@ const CONFIG_DEPENDENT: &[&str] = &["deploy", "triggers deploy", "dev"];
 /// Whether classifying this call needs the wrangler config read.
 #[must_use]
 pub fn needs_config(inv: &Invocation) -> bool {
-    inv.problems.is_empty() && CONFIG_DEPENDENT.contains(&inv.path.as_str())
+    inv.problems.is_empty()
+        && (CONFIG_DEPENDENT.contains(&inv.path.as_str())
+            || inv.command.is_some_and(|c| c.env_scoped))
 }
 
 /// The class so far: rules may lower it (a non-production target) before the severity rules
@@ -100,6 +102,7 @@ impl Verdict {
 pub fn classify(
     inv: &Invocation,
     cloudflare_env: Option<&str>,
+    name_override: Option<&str>,
     config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
 ) -> Operation {
@@ -157,7 +160,21 @@ pub fn classify(
             Vec::new(),
         );
     }
-    if inv.boolean("help") == Some(true) || inv.boolean("version") == Some(true) {
+    if inv.boolean("experimental-new-config") == Some(true) {
+        let why = "--x-new-config runs a TypeScript config we cannot read: treated as production"
+            .to_owned();
+        return op(
+            verdict(Class::Production, "typescript-config", why),
+            false,
+            facts,
+            Vec::new(),
+        );
+    }
+    // `--help` anywhere prints help; `--version` only without a command (wrangler's catch-all
+    // handler reads it; a command ignores it and runs).
+    if inv.boolean("help") == Some(true)
+        || (inv.path.is_empty() && inv.boolean("version") == Some(true))
+    {
         return op(
             verdict(
                 Class::Local,
@@ -269,6 +286,24 @@ pub fn classify(
                 "Pages deploy without --branch may go to the production branch".into(),
             ),
         },
+        "dev"
+            if v.class == Class::Local
+                && inv.value("tunnel-name").is_some_and(|t| !t.is_empty()) =>
+        {
+            v.set(
+                Class::Dns,
+                "dev-named-tunnel",
+                "`dev --tunnel-name` joins a named Cloudflare Tunnel and serves its hostnames"
+                    .into(),
+            );
+        }
+        "dev" if v.class == Class::Local && inv.boolean("tunnel") == Some(true) => {
+            v.set(
+                Class::Preview,
+                "dev-quick-tunnel",
+                "`dev --tunnel` publishes the dev server on a public tunnel URL".into(),
+            );
+        }
         "dev" if v.class == Class::Local => match config {
             Some(Ok(cfg)) if cfg.effective(&environment).has_remote_binding() => {
                 facts.push("a binding is marked \"remote\": true".into());
@@ -295,7 +330,19 @@ pub fn classify(
         ),
         _ => {}
     }
-    if row.env_scoped && v.class == Class::Production && !row.destructive && !production_env {
+    if row.env_scoped
+        && v.class == Class::Production
+        && !row.destructive
+        && !production_env
+        && acts_on_a_non_production_worker(
+            inv,
+            name_override,
+            &environment,
+            config,
+            targets,
+            &mut facts,
+        )
+    {
         v.set(
             Class::Preview,
             "non-production-environment",
@@ -309,6 +356,42 @@ pub fn classify(
         routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
     }
     op(v, row.destructive, facts, routes)
+}
+
+/// Whether the Worker a call acts on is known and is none of the production environments'
+/// Workers: `--name`, `WRANGLER_CI_OVERRIDE_NAME` or an `[env.X] name` can point a "staging" call
+/// at the production Worker, so without the config, or with a name override, it is not.
+fn acts_on_a_non_production_worker(
+    inv: &Invocation,
+    name_override: Option<&str>,
+    environment: &str,
+    config: Option<&Result<Config, ConfigError>>,
+    targets: &Targets,
+    facts: &mut Vec<String>,
+) -> bool {
+    let Some(Ok(cfg)) = config else { return false };
+    let named = inv
+        .value("name")
+        .filter(|n| !n.is_empty())
+        .or(name_override.filter(|n| !n.is_empty()));
+    let Some(worker) = named
+        .map(str::to_owned)
+        .or_else(|| cfg.worker_name(environment))
+    else {
+        return false;
+    };
+    let production: Vec<String> = targets
+        .production_environments
+        .iter()
+        .filter_map(|e| cfg.worker_name(e))
+        .collect();
+    if production.contains(&worker) {
+        facts.push(format!(
+            "the Worker {worker:?} is a production environment's Worker"
+        ));
+        return false;
+    }
+    true
 }
 
 /// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
@@ -475,7 +558,7 @@ mod tests {
     fn every_command_in_the_table_gets_a_class_from_its_row() {
         for row in crate::wrangler::COMMANDS {
             let args: Vec<OsString> = row.path.split(' ').map(OsString::from).collect();
-            let op = classify(&parse(&args), None, None, &Targets::default());
+            let op = classify(&parse(&args), None, None, None, &Targets::default());
             assert_eq!(op.command, row.path);
             assert!(
                 op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
@@ -524,11 +607,13 @@ mod tests {
             &parse(&[OsString::from("publish")]),
             None,
             None,
+            None,
             &Targets::default(),
         );
         assert_eq!(op.rule, "unknown-shape");
         let op = classify(
             &parse(&[OsString::from("deploy")]),
+            None,
             None,
             None,
             &Targets::default(),

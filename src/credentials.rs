@@ -74,11 +74,13 @@ pub fn child_env(
     out
 }
 
-/// The `.env` files wrangler loads by default, in its order, for `environment` ("" = top level).
+/// The `.env` files wrangler loads by default, in its order, for the environment selected by
+/// `--env` or the real `CLOUDFLARE_ENV` (`None` when neither is given; `Some("")` for `--env=`,
+/// which makes wrangler load `.env.` and `.env..local`).
 #[must_use]
-pub fn default_env_files(dir: &Path, environment: &str) -> Vec<PathBuf> {
+pub fn default_env_files(dir: &Path, environment: Option<&str>) -> Vec<PathBuf> {
     let mut names = vec![".env".to_owned(), ".env.local".to_owned()];
-    if !environment.is_empty() {
+    if let Some(environment) = environment {
         names.push(format!(".env.{environment}"));
         names.push(format!(".env.{environment}.local"));
     }
@@ -103,8 +105,9 @@ pub fn find_credential(content: &[u8]) -> Option<(usize, &'static str)> {
 /// `.gitignore` of ours in it makes sure). Each call overwrites the copies, so none accumulate.
 pub const COPY_DIR: &str = ".wrangler/safe-wrangler";
 
-/// Whether a dotenv line assigns a credential variable (`[export ]NAME=`, `NAME:`).
-fn assigns_credential(line: &str) -> bool {
+/// The variable a dotenv line assigns (`[export ]NAME=value`, `NAME: value`) and the rest after
+/// the `=`/`:`.
+fn assignment(line: &str) -> Option<(&str, &str)> {
     let line = line.trim_start();
     let line = line.strip_prefix("export ").map_or(line, str::trim_start);
     let key_end = line
@@ -112,7 +115,36 @@ fn assigns_credential(line: &str) -> bool {
         .unwrap_or(line.len());
     let (key, rest) = line.split_at(key_end);
     let rest = rest.trim_start();
-    is_credential(key) && (rest.starts_with('=') || rest.starts_with(':'))
+    let value = rest.strip_prefix('=').or_else(|| rest.strip_prefix(':'))?;
+    (!key.is_empty()).then_some((key, value))
+}
+
+/// Whether a dotenv line assigns a credential variable.
+fn assigns_credential(line: &str) -> bool {
+    assignment(line).is_some_and(|(key, _)| is_credential(key))
+}
+
+/// The last value a dotenv file gives `key` (quotes and a trailing comment removed); `None` when
+/// it sets none or an empty one.
+#[must_use]
+pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(content);
+    let mut found = None;
+    for line in text.lines() {
+        let Some((k, raw)) = assignment(line) else {
+            continue;
+        };
+        if k != key {
+            continue;
+        }
+        let raw = raw.trim();
+        let value = match raw.chars().next() {
+            Some(q @ ('"' | '\'' | '`')) => raw[1..].split(q).next().unwrap_or_default(),
+            _ => raw.split(" #").next().unwrap_or(raw).trim_end(),
+        };
+        found = Some(value.to_owned());
+    }
+    found.filter(|v| !v.is_empty())
 }
 
 /// The file's contents without its credential assignments, and with every credential variable
@@ -162,7 +194,7 @@ pub enum DotenvPlan {
 pub fn plan_dotenv(
     user_files: &[&str],
     dir: &Path,
-    environment: &str,
+    environment: Option<&str>,
     read: impl Fn(&Path) -> Option<Vec<u8>>,
 ) -> DotenvPlan {
     if !user_files.is_empty() {
@@ -258,7 +290,7 @@ mod tests {
         .into_iter()
         .collect();
         let read = |p: &Path| files.get(p).map(|s| s.as_bytes().to_vec());
-        let DotenvPlan::Replace(out) = plan_dotenv(&[], dir, "staging", read) else {
+        let DotenvPlan::Replace(out) = plan_dotenv(&[], dir, Some("staging"), read) else {
             panic!()
         };
         assert_eq!(out.len(), 2);
@@ -270,11 +302,11 @@ mod tests {
         assert!(!first.contains("test-token-not-real"), "{first}");
         assert!(first.ends_with("CF_EMAIL=\n"));
         assert_eq!(
-            plan_dotenv(&[], dir, "", |_| Some(b"X=1".to_vec())),
+            plan_dotenv(&[], dir, None, |_| Some(b"X=1".to_vec())),
             DotenvPlan::Untouched
         );
         assert_eq!(
-            plan_dotenv(&["other.env"], dir, "", read),
+            plan_dotenv(&["other.env"], dir, None, read),
             DotenvPlan::Refuse {
                 file: dir.join("other.env"),
                 line: 2,

@@ -32,9 +32,14 @@ pub fn looks_secret(word: &str) -> bool {
 #[must_use]
 pub fn redacted_words(args: &[OsString]) -> Vec<String> {
     let mut words = Vec::with_capacity(args.len());
+    // `--var` and `--define` are array flags: every word after them up to the next flag is a
+    // value.
     let mut redact_next = false;
     for arg in args {
         let word = arg.to_string_lossy().into_owned();
+        if word.starts_with('-') {
+            redact_next = false;
+        }
         let (flag, inline) = match word.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v)),
             _ => (word.as_str(), None),
@@ -46,7 +51,11 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
         } else {
             word.clone()
         };
-        redact_next = SECRET_VALUE_FLAGS.contains(&flag) && inline.is_none();
+        redact_next = if word.starts_with('-') {
+            SECRET_VALUE_FLAGS.contains(&flag)
+        } else {
+            redact_next
+        };
         words.push(shown);
     }
     words
@@ -108,6 +117,23 @@ mod tests {
         );
         assert!(!line(&["deploy", &tok]).contains("cfut_"));
         assert!(!line(&["CLOUDFLARE_API_TOKEN=abc"]).contains("abc"));
+        let many = line(&[
+            "deploy",
+            "--var",
+            "A:x",
+            "B:supersecret",
+            "--define",
+            "K:a",
+            "K2:hunter3",
+            "--env",
+            "p",
+            "q",
+        ]);
+        assert!(
+            !many.contains("supersecret") && !many.contains("hunter3"),
+            "{many}"
+        );
+        assert!(many.ends_with("--env p q"), "{many}");
         assert_eq!(
             line(&["deploy", "--env", "production"]),
             "wrangler deploy --env production"

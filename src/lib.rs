@@ -124,6 +124,49 @@ pub fn user_policy_path(env: &Env) -> Option<PathBuf> {
     Some(base.join("safe-wrangler/config.jsonc"))
 }
 
+/// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
+/// fills unset variables from the `.env` files it loads before it reads `CLOUDFLARE_ENV` (the
+/// user's `--env-file`s, else `.env` and `.env.local`). Two files that disagree are read as the
+/// top level, which is production unless the policy says otherwise (we do not guess dotenv's
+/// precedence).
+fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Option<String> {
+    if inv.has("env")
+        || world
+            .env
+            .get("CLOUDFLARE_ENV")
+            .is_some_and(|v| !v.is_empty())
+    {
+        return None;
+    }
+    let user_files = inv.values("env-file");
+    let files: Vec<PathBuf> = if user_files.is_empty() {
+        credentials::default_env_files(dir, None)
+    } else {
+        user_files.iter().map(|f| dir.join(f)).collect()
+    };
+    let mut values: Vec<String> = files
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
+        .collect();
+    values.dedup();
+    match values.as_slice() {
+        [] => None,
+        [one] => Some(one.clone()),
+        _ => Some(String::new()),
+    }
+}
+
+/// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
+/// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
+fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
+    match inv.value("env") {
+        Some(e) => Some(e.to_owned()),
+        None if inv.has("env") => Some(String::new()),
+        None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
+    }
+}
+
 /// Reads, classifies and decides, measuring the terminal only when the decision needs it.
 ///
 /// # Errors
@@ -139,18 +182,34 @@ pub fn assess(
         _ => world.cwd.clone(),
     };
     let policy = policy::load(&dir, user_policy_path(&world.env).as_deref())?;
-    let cloudflare_env = world.env.str("CLOUDFLARE_ENV");
+    let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
+    let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
+        Some(e) => Some(e),
+        None => dotenv_env.as_deref(),
+    };
+    let name_override = world.env.str("WRANGLER_CI_OVERRIDE_NAME");
+    // wrangler searches for the config from the directory of a script argument
+    // (`path.dirname`), else from the working directory.
+    let search_from = match (invocation.path.as_str(), invocation.positionals.first()) {
+        ("deploy" | "dev" | "versions upload" | "preview", Some(script))
+            if !invocation.has("config") =>
+        {
+            dir.join(Path::new(script).parent().unwrap_or(Path::new("")))
+        }
+        _ => dir.clone(),
+    };
     // The config is read only when the class depends on it or a human must confirm: local work
     // pays nothing for it.
     let redirect = invocation.command.is_some_and(|c| c.config_redirect);
     let load = || {
-        wrangler::config::locate(&dir, invocation.value("config"), redirect)
+        wrangler::config::locate(&search_from, invocation.value("config"), redirect)
             .map(|p| wrangler::config::load(&p))
     };
     let mut config = classify::needs_config(&invocation).then(load).flatten();
     let operation = classify::classify(
         &invocation,
         cloudflare_env,
+        name_override,
         config.as_ref(),
         &policy.targets,
     );
@@ -228,8 +287,9 @@ impl Call<'_> {
         let op = &self.a.operation;
         let cmd = display::command_line(self.shown, self.args);
         say(&format!(
-            "refused `{cmd}`: {} (rule {}, environment {}): {}",
+            "refused `{cmd}`: {} ({}; rule {}, environment {}): {}",
             op.class.as_str(),
+            display::escape(&op.why),
             op.rule,
             display::escape(policy::environment_label(&op.environment)),
             display::escape(reason),
@@ -343,7 +403,8 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     };
 
     let user_env_files = a.invocation.values("env-file");
-    let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, &a.operation.environment, |p| {
+    let dotenv_env = env_file_selection(world, &a.invocation);
+    let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, dotenv_env.as_deref(), |p| {
         std::fs::read(p).ok()
     });
     if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {

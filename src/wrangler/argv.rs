@@ -194,11 +194,10 @@ pub fn parse(args: &[OsString]) -> Invocation {
     let mut i = 0;
     while i < words.len() {
         let Some(word) = words[i] else {
-            // Non-UTF-8: can only be a positional or a value; where a command word is expected
-            // it cannot name a command we know.
-            if reading_path && leaf.is_none() {
-                inv.problems.push(Problem::NotUtf8);
-            }
+            // Non-UTF-8: node decodes it (to U+FFFD) and wrangler may take it as a command, a
+            // flag or a path (`--cwd`, a script whose directory picks the config) that we cannot
+            // follow exactly: fail closed. After `--` it is only a positional.
+            inv.problems.push(Problem::NotUtf8);
             inv.positionals.push(args[i].to_string_lossy().into_owned());
             reading_path = false;
             i += 1;
@@ -380,8 +379,11 @@ fn read_value(
             Some(v) => (FlagValue::Str(v.to_owned()), i + 1),
             None => match next {
                 Some(n) if !is_flag_like(n) && n != "--" => (FlagValue::Str(n.to_owned()), i + 2),
-                // A non-UTF-8 value: consumed, held lossily.
-                None if i + 1 < words.len() => (FlagValue::Str(String::new()), i + 2),
+                // A non-UTF-8 value: consumed; the shape counts as unknown.
+                None if i + 1 < words.len() => {
+                    inv.problems.push(Problem::NotUtf8);
+                    (FlagValue::Str(String::new()), i + 2)
+                }
                 _ => (FlagValue::Str(String::new()), i + 1),
             },
         },
@@ -392,7 +394,10 @@ fn read_value(
                 match words[j] {
                     Some(w) if is_flag_like(w) || w == "--" => break,
                     Some(w) => list.push(w.to_owned()),
-                    None => list.push(String::new()),
+                    None => {
+                        inv.problems.push(Problem::NotUtf8);
+                        list.push(String::new());
+                    }
                 }
                 j += 1;
             }
@@ -526,7 +531,25 @@ mod tests {
             OsString::from_vec(vec![0xff]),
         ];
         let inv = parse(&args);
-        assert!(inv.problems.is_empty());
+        assert_eq!(
+            inv.problems,
+            vec![Problem::NotUtf8],
+            "a path we cannot read exactly"
+        );
         assert!(inv.positionals.is_empty());
+        let args = vec![
+            OsString::from("deploy"),
+            OsString::from_vec(b"--cwd=\xff".to_vec()),
+        ];
+        assert_eq!(parse(&args).problems, vec![Problem::NotUtf8]);
+        let args = vec![
+            OsString::from("dev"),
+            OsString::from("--"),
+            OsString::from_vec(vec![0xff]),
+        ];
+        assert!(
+            parse(&args).problems.is_empty(),
+            "after `--` it is only a positional"
+        );
     }
 }

@@ -110,6 +110,15 @@ impl Config {
     /// appended for a named environment (wrangler's naming; `--name` is the caller's).
     #[must_use]
     pub fn worker_name(&self, env: &str) -> Option<String> {
+        // An environment may name its Worker itself (wrangler uploads to that name).
+        if !env.is_empty()
+            && let Some(own) = self
+                .value
+                .pointer(&format!("/env/{env}/name"))
+                .and_then(|n| n.as_str())
+        {
+            return Some(own.to_owned());
+        }
         let base = self.value.get("name")?.as_str()?;
         if env.is_empty() {
             Some(base.to_owned())

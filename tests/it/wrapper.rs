@@ -21,30 +21,36 @@ const CREDENTIALS: [&str; 6] = [
 fn argv_reaches_wrangler_unchanged_and_in_order() {
     let s = Sandbox::new();
     let odd = OsString::from_vec(vec![b'n', 0xff, b'x']);
-    let out = s
-        .shim(&[
-            "dev",
-            "my script.js",
-            "--var",
-            "A:it's \"quoted\"",
-            "--name",
-        ])
-        .arg(&odd)
-        .arg("--ip=::1")
-        .output();
-    out.assert_code(0);
-    let expected: Vec<OsString> = [
+    let words = [
         "dev",
         "my script.js",
         "--var",
         "A:it's \"quoted\"",
-        "--name",
-    ]
-    .iter()
-    .map(OsString::from)
-    .chain([odd, OsString::from("--ip=::1")])
-    .collect();
+        "--ip=::1",
+        "--",
+    ];
+    let out = s.shim(&words).arg(&odd).output();
+    out.assert_code(0);
+    let expected: Vec<OsString> = words
+        .iter()
+        .map(OsString::from)
+        .chain([odd.clone()])
+        .collect();
     assert_eq!(s.wrangler_argv().unwrap(), expected);
+}
+
+#[test]
+fn a_non_utf8_word_before_the_end_of_options_fails_closed() {
+    // node decodes it to U+FFFD, so `--cwd`, `--config` or a script path could name a directory
+    // we never looked at.
+    let s = Sandbox::new();
+    let odd = OsString::from_vec(vec![0xff]);
+    for flag in ["--cwd", "--config", "--name"] {
+        let out = s.shim(&["dev", flag]).arg(&odd).output();
+        out.assert_code(77);
+        assert!(out.stderr().contains("not UTF-8"), "{}", out.stderr());
+    }
+    assert!(s.wrangler_argv().is_none());
 }
 
 #[test]
