@@ -1274,7 +1274,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
     let home_dir = home(env);
     let root = project_root(&world.cwd);
 
-    let loaded = policy::load(&world.cwd, crate::user_policy_path(env).as_deref());
+    let loaded = policy::load(&world.cwd, &crate::user_policy_paths(env));
     let token_vars = loaded
         .as_ref()
         .map(|p| p.ci_tokens.variables())

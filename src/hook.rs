@@ -185,41 +185,33 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                 for (k, v) in &inv.assignments {
                     call_env.0.push((k.into(), v.into()));
                 }
-                // The hook knows it is an agent, whatever the environment says.
-                call_env.0.push(("AI_AGENT".into(), agent.name().into()));
+                // The shell's own bookkeeping of `CLOUDFLARE_ENV` (export or not, `env -u`, `env
+                // -i`, `read`, `printf -v`, loops) is more than we follow: when the line touches
+                // it, decide with and without it and keep the stricter answer.
+                let mut candidates = vec![call_env.clone()];
+                if command.contains("CLOUDFLARE_ENV") || inv.env_cleared || !inv.unset.is_empty() {
+                    let mut without = call_env;
+                    without.0.retain(|(k, _)| k != "CLOUDFLARE_ENV");
+                    candidates.push(without);
+                    candidates.push(env.clone());
+                }
                 let dir = match &inv.cwd {
                     Some(d) => cwd.join(d),
                     None => cwd.to_path_buf(),
                 };
                 let args: Vec<OsString> = inv.argv.iter().map(OsString::from).collect();
-                let world = World {
-                    argv: std::iter::once(OsString::from("wrangler")).chain(args.iter().cloned()).collect(),
-                    env: call_env,
-                    cwd: dir,
-                    exe: exe.map(Path::to_path_buf),
-                };
-                match assess(&world, &args, || false) {
-                    Err(e) => reasons.push(format!("bad policy file {e}")),
-                    Ok(a) => match a.ruling.decision {
-                        Decision::Run { .. } => {}
-                        Decision::Confirm { .. } => reasons.push(format!(
-                            "`{}` is {} work and needs a human",
-                            crate::display::command_line("wrangler", &args),
-                            a.operation.class.as_str()
-                        )),
-                        Decision::Refuse { reason, hint } => {
-                            let cmd = crate::display::command_line("wrangler", &args);
-                            let alt = crate::policy::alternative(&a.operation)
-                                .map(|alt| format!("{alt}; or "))
-                                .unwrap_or_default();
-                            reasons.push(format!(
-                                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
-                                a.operation.class.as_str(),
-                                a.operation.rule,
-                                hint.replace("{cmd}", &cmd)
-                            ));
-                        }
-                    },
+                if let Some(reason) = candidates.into_iter().find_map(|mut candidate| {
+                    // The hook knows it is an agent, whatever the environment says.
+                    candidate.0.push(("AI_AGENT".into(), agent.name().into()));
+                    let world = World {
+                        argv: std::iter::once(OsString::from("wrangler")).chain(args.iter().cloned()).collect(),
+                        env: candidate,
+                        cwd: dir.clone(),
+                        exe: exe.map(Path::to_path_buf),
+                    };
+                    deny_reason(&world, &args)
+                }) {
+                    reasons.push(reason);
                 }
             }
         }
@@ -228,6 +220,33 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
         Verdict::Allow
     } else {
         Verdict::Deny(format!("safe-wrangler: {}", reasons.join(" | ")))
+    }
+}
+
+/// Why the core would not run this call for an agent, if it would not.
+fn deny_reason(world: &World, args: &[OsString]) -> Option<String> {
+    let a = match assess(world, args, || false) {
+        Ok(a) => a,
+        Err(e) => return Some(format!("bad policy file {e}")),
+    };
+    let cmd = crate::display::command_line("wrangler", args);
+    match a.ruling.decision {
+        Decision::Run { .. } => None,
+        Decision::Confirm { .. } => Some(format!(
+            "`{cmd}` is {} work and needs a human",
+            a.operation.class.as_str()
+        )),
+        Decision::Refuse { reason, hint } => {
+            let alt = crate::policy::alternative(&a.operation)
+                .map(|alt| format!("{alt}; or "))
+                .unwrap_or_default();
+            Some(format!(
+                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
+                a.operation.class.as_str(),
+                a.operation.rule,
+                hint.replace("{cmd}", &cmd)
+            ))
+        }
     }
 }
 

@@ -114,14 +114,30 @@ pub struct Assessment {
     pub worker: Option<String>,
 }
 
-/// The user's policy file: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`, default `~/.config`.
+/// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,
+/// then `~/.config/safe-wrangler/config.jsonc` under `$HOME` and under the home directory the
+/// system's user database gives (which no environment variable can move, so an agent cannot
+/// escape a `lock_project_policy` by pointing `XDG_CONFIG_HOME` or `HOME` elsewhere).
 #[must_use]
-pub fn user_policy_path(env: &Env) -> Option<PathBuf> {
-    let base = match env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => PathBuf::from(env.get("HOME").filter(|v| !v.is_empty())?).join(".config"),
-    };
-    Some(base.join("safe-wrangler/config.jsonc"))
+pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
+    let tail = "safe-wrangler/config.jsonc";
+    let mut paths = Vec::new();
+    if let Some(x) = env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        paths.push(PathBuf::from(x).join(tail));
+    }
+    if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
+        paths.push(PathBuf::from(home).join(".config").join(tail));
+    }
+    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
+        paths.push(user.dir.join(".config").join(tail));
+    }
+    let mut seen = Vec::new();
+    paths.retain(|p| {
+        let fresh = !seen.contains(p);
+        seen.push(p.clone());
+        fresh
+    });
+    paths
 }
 
 /// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
@@ -181,7 +197,7 @@ pub fn assess(
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     };
-    let policy = policy::load(&dir, user_policy_path(&world.env).as_deref())?;
+    let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
     let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
     let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
         Some(e) => Some(e),

@@ -199,7 +199,7 @@ fn apply(policy: &mut Policy, file: PolicyFile) {
 ///
 /// # Errors
 /// A file that exists but cannot be read or used.
-pub fn load(dir: &Path, user_file: Option<&Path>) -> Result<Policy, PolicyError> {
+pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
     let read = |path: &Path, is_user: bool| -> Result<Option<(PathBuf, PolicyFile)>, PolicyError> {
         match std::fs::read_to_string(path) {
             Ok(text) => parse_file(path, &text, is_user).map(|f| Some((path.to_owned(), f))),
@@ -210,10 +210,22 @@ pub fn load(dir: &Path, user_file: Option<&Path>) -> Result<Policy, PolicyError>
             }),
         }
     };
-    let user = match user_file {
-        Some(p) => read(p, true)?,
-        None => None,
-    };
+    // The most important user file that exists gives the settings; a lock in any of them holds.
+    let mut found = Vec::new();
+    for path in user_files {
+        if let Some(file) = read(path, true)? {
+            found.push(file);
+        }
+    }
+    let locked = found
+        .iter()
+        .any(|(_, f)| f.lock_project_policy == Some(true));
+    let user = found.into_iter().next().map(|(path, mut file)| {
+        if locked {
+            file.lock_project_policy = Some(true);
+        }
+        (path, file)
+    });
     let project_path = dir
         .ancestors()
         .flat_map(|d| POLICY_NAMES.iter().map(move |n| d.join(n)))
@@ -489,16 +501,23 @@ pub fn confirm_phrase(
             .map(str::to_owned),
         _ => None,
     };
+    // Nothing better known: the environment's name, and for the top level a word to type.
     resource
         .or_else(|| worker.map(str::to_owned))
-        .unwrap_or_else(|| environment_label(&op.environment).to_owned())
+        .unwrap_or_else(|| {
+            if op.environment.is_empty() {
+                "top-level".to_owned()
+            } else {
+                op.environment.clone()
+            }
+        })
 }
 
-/// The target label for a human: the environment, or "production" for the top level.
+/// The environment for a human to read: its name, or "(top level)".
 #[must_use]
 pub fn environment_label(environment: &str) -> &str {
     if environment.is_empty() {
-        "production"
+        "(top level)"
     } else {
         environment
     }

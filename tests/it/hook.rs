@@ -141,6 +141,25 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
         ("CLOUDFLARE_ENV=production wrangler deploy", "production"),
         ("echo $(wrangler deploy)", "production"),
         ("ls | xargs wrangler r2 object put", "run time"),
+        // The shell's view of CLOUDFLARE_ENV is more than the hook follows: stricter of both.
+        ("CLOUDFLARE_ENV=staging; wrangler deploy", "production"),
+        (
+            "export CLOUDFLARE_ENV=staging; env -u CLOUDFLARE_ENV wrangler deploy",
+            "production",
+        ),
+        (
+            "CLOUDFLARE_ENV=staging env -i PATH=/usr/bin wrangler deploy",
+            "production",
+        ),
+        (
+            "export CLOUDFLARE_ENV=staging; printf -v CLOUDFLARE_ENV production; wrangler deploy",
+            "production",
+        ),
+        (
+            "export CLOUDFLARE_ENV=staging; read CLOUDFLARE_ENV </dev/null; wrangler deploy",
+            "production",
+        ),
+        ("wrangler deploy -v", "production"),
     ] {
         let out = hook(&s, "claude", &input("claude", command, &cwd));
         out.assert_code(0);

@@ -335,6 +335,19 @@ fn a_locked_user_policy_keeps_a_project_from_approving_itself() {
         "{}",
         out.stderr()
     );
+    // Pointing XDG_CONFIG_HOME elsewhere does not lift the lock (nor does a project file that
+    // declares every environment non-production).
+    fs::write(
+        s.project().join("safe-wrangler.jsonc"),
+        r#"{ "production_environments": [] }"#,
+    )
+    .unwrap();
+    let out = s
+        .safe(&["explain", "--json", "deploy"])
+        .env("XDG_CONFIG_HOME", s.path("nowhere"))
+        .output();
+    let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["class"], "production", "{v}");
 }
 
 #[test]
