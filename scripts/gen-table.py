@@ -52,6 +52,16 @@ def rs_class(name):
     return "Class::" + CLASS[name]
 
 
+# Where we disagree with classes.json's proposal, and why (each found by running the real wrangler).
+OVERRIDES = {
+    # `init` runs create-cloudflare (or $WRANGLER_C3_COMMAND): another program that can deploy.
+    "init": {"class": "Production"},
+    # A remote export takes the production database offline while it runs; wrangler warns, then
+    # skips its own prompt without a terminal.
+    "d1 export": {"when_remote": "Some(Class::Production)"},
+}
+
+
 def row(cmd):
     path = tuple(cmd["path"])
     c = classes[path]
@@ -87,6 +97,11 @@ def row(cmd):
         has_remote = any(f["name"] in ("remote",) for f in cmd["flags"])
         if has_remote:
             remote_class = "Some(Class::Production)"
+    override = OVERRIDES.get(joined, {})
+    if "class" in override:
+        klass = "Class::" + override["class"]
+    if "when_remote" in override:
+        remote_class = override["when_remote"]
     behaviour = cmd.get("behaviour") or {}
     env_scoped = bool(behaviour.get("warnIfMultipleEnvsConfiguredButNoneSpecified"))
     redirect = bool(behaviour.get("useConfigRedirectIfAvailable")) or joined == "dev" or path[0] == "pages"

@@ -103,6 +103,7 @@ pub fn classify(
     inv: &Invocation,
     cloudflare_env: Option<&str>,
     name_override: Option<&str>,
+    legacy_wrangler: bool,
     config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
 ) -> Operation {
@@ -215,7 +216,20 @@ pub fn classify(
         return op(verdict(dry, "dry-run", why), false, facts, Vec::new());
     }
     if row.local_by_default {
-        let remote = inv.boolean("remote") == Some(true)
+        // Before wrangler 4, kv, r2 and d1 data commands went to the remote resource unless told
+        // `--local`: with an older wrangler installed, only an explicit --local is local.
+        let data_command = ["kv ", "r2 ", "d1 "]
+            .iter()
+            .any(|p| row.path.starts_with(p));
+        let legacy_remote = legacy_wrangler
+            && data_command
+            && row.when_remote.is_some()
+            && inv.boolean("local") != Some(true);
+        if legacy_remote {
+            facts.push("the project's wrangler is not version 4: its data commands are remote unless --local".into());
+        }
+        let remote = legacy_remote
+            || inv.boolean("remote") == Some(true)
             || inv.boolean("local") == Some(false)
             || inv.boolean("preview") == Some(true);
         if remote {
@@ -267,6 +281,13 @@ pub fn classify(
                 );
             }
         }
+        // `--args` is handed to a real `wrangler deploy ... --dry-run`, where a `--` in it turns
+        // the dry run off (verified: it deployed).
+        "check startup" if inv.has("args") => v.set(
+            Class::Production,
+            "check-startup-args",
+            "`check startup --args` runs a deploy with words we do not read".into(),
+        ),
         "pages deploy" => match inv.value("branch").filter(|b| !b.is_empty()) {
             Some(b) if !targets.pages_production_branches.iter().any(|p| p == b) => {
                 v.set(
@@ -509,11 +530,13 @@ fn split_sql(sql: &str) -> Vec<String> {
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\'' | '"' | '`' => {
+            // Strings and SQLite's quoted identifiers: "x", `x`, [x].
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
                 cur.push(c);
                 for d in chars.by_ref() {
                     cur.push(d);
-                    if d == c {
+                    if d == close {
                         break;
                     }
                 }
@@ -558,7 +581,7 @@ mod tests {
     fn every_command_in_the_table_gets_a_class_from_its_row() {
         for row in crate::wrangler::COMMANDS {
             let args: Vec<OsString> = row.path.split(' ').map(OsString::from).collect();
-            let op = classify(&parse(&args), None, None, None, &Targets::default());
+            let op = classify(&parse(&args), None, None, false, None, &Targets::default());
             assert_eq!(op.command, row.path);
             assert!(
                 op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
@@ -589,6 +612,8 @@ mod tests {
             assert!(sql_is_read_only(sql), "{sql}");
         }
         for sql in [
+            "SELECT 1 AS [a--b]; DROP TABLE users",
+            "SELECT 1 AS [a'b]; DROP TABLE users; SELECT 1 AS [c']",
             "DELETE FROM t",
             "SELECT 1; DROP TABLE t",
             "WITH x AS (SELECT 1) DELETE FROM t",
@@ -607,6 +632,7 @@ mod tests {
             &parse(&[OsString::from("publish")]),
             None,
             None,
+            false,
             None,
             &Targets::default(),
         );
@@ -615,6 +641,7 @@ mod tests {
             &parse(&[OsString::from("deploy")]),
             None,
             None,
+            false,
             None,
             &Targets::default(),
         );

@@ -4,9 +4,27 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 
-/// Flags whose value may carry a secret (`--var KEY:VALUE` sets plain-text vars that people use
-/// for secrets anyway; `--secrets-file` is a path and stays visible).
-const SECRET_VALUE_FLAGS: &[&str] = &["--var", "--define"];
+/// Flags whose value may carry a secret: `--var KEY:VALUE` (plain-text vars that people use for
+/// secrets anyway), `--define`, and every wrangler 4.164 flag that takes a credential
+/// (commands.json: tokens, keys, passwords, connection strings, secret values). Paths
+/// (`--secrets-file`) and names (`--secret-name`) stay visible.
+const SECRET_VALUE_FLAGS: &[&str] = &[
+    "--var",
+    "--define",
+    "--token",
+    "--value",
+    "--access-client-secret",
+    "--access-key-id",
+    "--aws-access-key-id",
+    "--aws-secret-access-key",
+    "--catalog-token",
+    "--connection-string",
+    "--origin-password",
+    "--private-key",
+    "--r2-access-key-id",
+    "--r2-secret-access-key",
+    "--secret-access-key",
+];
 
 /// Whether a word looks like a Cloudflare credential: the current token shapes (`cfut_`,
 /// `cfat_`, `cfk_` prefix + 40 alphanumerics + 8 hex) or a legacy 40-character token, or a
@@ -117,6 +135,18 @@ mod tests {
         );
         assert!(!line(&["deploy", &tok]).contains("cfut_"));
         assert!(!line(&["CLOUDFLARE_API_TOKEN=abc"]).contains("abc"));
+        let creds = line(&[
+            "tunnel",
+            "run",
+            "x",
+            "--token",
+            "eyJhbGciOi.payload.sig",
+            "--connection-string=postgres://u:PW@h/db",
+        ]);
+        assert!(
+            !creds.contains("eyJhbGciOi") && !creds.contains("PW@"),
+            "{creds}"
+        );
         let many = line(&[
             "deploy",
             "--var",

@@ -161,7 +161,15 @@ pub enum Verdict {
 #[must_use]
 pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Path>) -> Verdict {
     let mut reasons = Vec::new();
-    for finding in find_wrangler(command) {
+    let findings = find_wrangler(command);
+    if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
+        && let Some(spec) = pinned_other_than_4(command)
+    {
+        reasons.push(format!(
+            "the command runs wrangler@{spec}: safe-wrangler knows wrangler 4, and older versions have other defaults (kv, r2 and d1 commands go to production unless --local); use wrangler@4"
+        ));
+    }
+    for finding in findings {
         match finding {
             Finding::Uncertain { reason } => reasons.push(format!(
                 "cannot tell what this command line does with wrangler ({reason}); run wrangler as a plain command so it can be checked"
@@ -195,11 +203,13 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                     candidates.push(without);
                     candidates.push(env.clone());
                 }
+                // The shell expands a leading `~` (in `cd ~/x` and in arguments such as `--cwd ~/x`).
+                let home = env.str("HOME");
                 let dir = match &inv.cwd {
-                    Some(d) => cwd.join(d),
+                    Some(d) => cwd.join(expand_tilde(d, home)),
                     None => cwd.to_path_buf(),
                 };
-                let args: Vec<OsString> = inv.argv.iter().map(OsString::from).collect();
+                let args: Vec<OsString> = inv.argv.iter().map(|a| OsString::from(expand_tilde(a, home))).collect();
                 if let Some(reason) = candidates.into_iter().find_map(|mut candidate| {
                     // The hook knows it is an agent, whatever the environment says.
                     candidate.0.push(("AI_AGENT".into(), agent.name().into()));
@@ -221,6 +231,32 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     } else {
         Verdict::Deny(format!("safe-wrangler: {}", reasons.join(" | ")))
     }
+}
+
+/// `~` or `~/...` at the start of a word, as the shell expands it (with `HOME`; kept as written
+/// when there is none).
+fn expand_tilde(word: &str, home: Option<&str>) -> String {
+    match (word.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{home}{rest}")
+        }
+        _ => word.to_owned(),
+    }
+}
+
+/// A `wrangler@<version>` in the text whose version is not 4.x (or `latest`, today 4.x).
+fn pinned_other_than_4(command: &str) -> Option<String> {
+    command.match_indices("wrangler@").find_map(|(i, m)| {
+        let spec: String = command[i + m.len()..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | ';' | '&' | '|' | ')'))
+            .collect();
+        let ok = spec == "latest"
+            || spec
+                .trim_start_matches(['^', '~', '=', 'v'])
+                .starts_with('4');
+        (!ok).then_some(spec)
+    })
 }
 
 /// Why the core would not run this call for an agent, if it would not.

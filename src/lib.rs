@@ -173,6 +173,20 @@ fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Op
     }
 }
 
+/// The major version of the wrangler package installed in the nearest `node_modules` (where the
+/// lookup finds it), when there is one. Our command table describes wrangler 4; an older one has
+/// other defaults (its data commands are remote by default).
+fn installed_wrangler_major(dir: &Path) -> Option<u32> {
+    let manifest = dir
+        .ancestors()
+        .map(|d| d.join("node_modules/wrangler/package.json"))
+        .find(|p| p.is_file())?;
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    let version = value.get("version")?.as_str()?;
+    // An unreadable version is not wrangler 4 as far as we know.
+    Some(version.split('.').next()?.parse().unwrap_or(0))
+}
+
 /// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
 /// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
 fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
@@ -206,7 +220,13 @@ pub fn assess(
     let name_override = world.env.str("WRANGLER_CI_OVERRIDE_NAME");
     // wrangler searches for the config from the directory of a script argument
     // (`path.dirname`), else from the working directory.
-    let search_from = match (invocation.path.as_str(), invocation.positionals.first()) {
+    // The script may also be given as the hidden `--script` flag.
+    let script = invocation
+        .positionals
+        .first()
+        .map(String::as_str)
+        .or_else(|| invocation.value("script"));
+    let search_from = match (invocation.path.as_str(), script) {
         ("deploy" | "dev" | "versions upload" | "preview", Some(script))
             if !invocation.has("config") =>
         {
@@ -226,6 +246,8 @@ pub fn assess(
         &invocation,
         cloudflare_env,
         name_override,
+        invocation.command.is_some_and(|c| c.local_by_default)
+            && installed_wrangler_major(&dir).is_some_and(|major| major != 4),
         config.as_ref(),
         &policy.targets,
     );

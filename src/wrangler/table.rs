@@ -3307,7 +3307,7 @@ pub static COMMANDS: &[Command] = &[
         destructive: false,
         secret: false,
         local_by_default: true,
-        when_remote: Some(Class::Read),
+        when_remote: Some(Class::Production),
         local_flag_makes_local: false,
         when_dry_run: None,
         push_makes_production: false,
@@ -6257,7 +6257,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         path: "init",
-        class: Class::Local,
+        class: Class::Production,
         destructive: false,
         secret: false,
         local_by_default: true,

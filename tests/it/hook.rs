@@ -126,6 +126,14 @@ fn allowed_work_and_other_tools_get_no_output() {
 fn command_lines_that_hide_or_smuggle_are_denied() {
     let s = Sandbox::new();
     project(&s);
+    // ~/shop: a project whose staging environment deploys the production Worker.
+    let home_shop = s.home().join("shop");
+    fs::create_dir_all(&home_shop).unwrap();
+    fs::write(
+        home_shop.join("wrangler.toml"),
+        "name = \"shop\"\n[env.staging]\nname = \"shop\"\nroutes = []\n",
+    )
+    .unwrap();
     let cwd = s.project().display().to_string();
     for (command, needle) in [
         (
@@ -160,6 +168,16 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             "production",
         ),
         ("wrangler deploy -v", "production"),
+        ("npx wrangler@3 kv key put k v --binding KV", "wrangler@3"),
+        (
+            "npx wrangler@3.114.0 r2 object delete b/k",
+            "wrangler@3.114.0",
+        ),
+        (
+            "cd ~/shop && npx wrangler@4 deploy -e staging",
+            "production",
+        ),
+        ("npx wrangler deploy -e staging --cwd ~/shop", "production"),
     ] {
         let out = hook(&s, "claude", &input("claude", command, &cwd));
         out.assert_code(0);
