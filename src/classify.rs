@@ -58,7 +58,14 @@ impl Default for Targets {
     fn default() -> Targets {
         Targets {
             production_environments: vec![String::new(), "production".into(), "prod".into()],
-            pages_production_branches: vec!["main".into(), "master".into()],
+            // `production` is what wrangler suggests as the production branch when it cannot
+            // read one from git; the real one is the Pages project's setting on Cloudflare.
+            pages_production_branches: vec![
+                "main".into(),
+                "master".into(),
+                "production".into(),
+                "prod".into(),
+            ],
         }
     }
 }
@@ -289,7 +296,12 @@ pub fn classify(
             "`check startup --args` runs a deploy with words we do not read".into(),
         ),
         "pages deploy" => match inv.value("branch").filter(|b| !b.is_empty()) {
-            Some(b) if !targets.pages_production_branches.iter().any(|p| p == b) => {
+            Some(b)
+                if !targets
+                    .pages_production_branches
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(b)) =>
+            {
                 v.set(
                     Class::Preview,
                     "pages-preview-branch",
@@ -381,7 +393,7 @@ pub fn classify(
 
 /// Whether the Worker a call acts on is known and is none of the production environments'
 /// Workers: `--name`, `WRANGLER_CI_OVERRIDE_NAME` or an `[env.X] name` can point a "staging" call
-/// at the production Worker, so without the config, or with a name override, it is not.
+/// at the production Worker, so without the config, or with any name override, it is not.
 fn acts_on_a_non_production_worker(
     inv: &Invocation,
     name_override: Option<&str>,
@@ -391,14 +403,19 @@ fn acts_on_a_non_production_worker(
     facts: &mut Vec<String>,
 ) -> bool {
     let Some(Ok(cfg)) = config else { return false };
-    let named = inv
+    // A name given on the command line or by WRANGLER_CI_OVERRIDE_NAME can be any Worker, and the
+    // config (which `--config` lets the caller choose) cannot tell whether it is a production one.
+    if let Some(named) = inv
         .value("name")
         .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()));
-    let Some(worker) = named
-        .map(str::to_owned)
-        .or_else(|| cfg.worker_name(environment))
-    else {
+        .or(name_override.filter(|n| !n.is_empty()))
+    {
+        facts.push(format!(
+            "the Worker is named explicitly ({named:?}): it may be a production Worker"
+        ));
+        return false;
+    }
+    let Some(worker) = cfg.worker_name(environment) else {
         return false;
     };
     let production: Vec<String> = targets

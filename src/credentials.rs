@@ -140,6 +140,8 @@ pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
         let raw = raw.trim();
         let value = match raw.chars().next() {
             Some(q @ ('"' | '\'' | '`')) => raw[1..].split(q).next().unwrap_or_default(),
+            // dotenv: an unquoted `#` starts a comment (a value `#x` is empty).
+            _ if raw.starts_with('#') => "",
             _ => raw.split(" #").next().unwrap_or(raw).trim_end(),
         };
         found = Some(value.to_owned());

@@ -20,6 +20,8 @@ const SECRET_VALUE_FLAGS: &[&str] = &[
     "--catalog-token",
     "--connection-string",
     "--origin-password",
+    "--password",
+    "--page-token",
     "--private-key",
     "--r2-access-key-id",
     "--r2-secret-access-key",
@@ -58,10 +60,13 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
         if word.starts_with('-') {
             redact_next = false;
         }
-        let (flag, inline) = match word.split_once('=') {
+        let (raw_flag, inline) = match word.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v)),
             _ => (word.as_str(), None),
         };
+        // yargs reads `--connectionString` as `--connection-string`.
+        let kebab = crate::wrangler::argv::kebab(raw_flag);
+        let flag = kebab.as_str();
         let shown = if redact_next || looks_secret(&word) {
             redact_value(&word)
         } else if SECRET_VALUE_FLAGS.contains(&flag) && inline.is_some() {
@@ -147,6 +152,17 @@ mod tests {
             !creds.contains("eyJhbGciOi") && !creds.contains("PW@"),
             "{creds}"
         );
+        let camel = line(&[
+            "hyperdrive",
+            "create",
+            "h",
+            "--password",
+            "hunter2",
+            "--originPassword=hunter3",
+            "--connectionString",
+            "postgres://u:hunter4@h",
+        ]);
+        assert!(!camel.contains("hunter"), "{camel}");
         let many = line(&[
             "deploy",
             "--var",

@@ -1644,6 +1644,7 @@ mod tests {
     fn inherited_routes_fail() {
         let cfg = Config {
             path: "wrangler.toml".into(),
+            redirected: false,
             value: serde_json::json!({
                 "name": "shop",
                 "routes": [{"pattern": "api.example.com", "custom_domain": true}],

@@ -197,7 +197,11 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                 // -i`, `read`, `printf -v`, loops) is more than we follow: when the line touches
                 // it, decide with and without it and keep the stricter answer.
                 let mut candidates = vec![call_env.clone()];
-                if command.contains("CLOUDFLARE_ENV") || inv.env_cleared || !inv.unset.is_empty() {
+                if command.contains("CLOUDFLARE_ENV")
+                    || inv.env_cleared
+                    || !inv.unset.is_empty()
+                    || call_env.get("CLOUDFLARE_ENV").is_some()
+                {
                     let mut without = call_env;
                     without.0.retain(|(k, _)| k != "CLOUDFLARE_ENV");
                     candidates.push(without);

@@ -165,6 +165,13 @@ fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Op
         .filter_map(|f| std::fs::read(f).ok())
         .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
         .collect();
+    // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
+    // is read as the top level, never as a named (non-production) environment.
+    for v in &mut values {
+        if v.contains('$') {
+            v.clear();
+        }
+    }
     values.dedup();
     match values.as_slice() {
         [] => None,
@@ -173,18 +180,60 @@ fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Op
     }
 }
 
-/// The major version of the wrangler package installed in the nearest `node_modules` (where the
-/// lookup finds it), when there is one. Our command table describes wrangler 4; an older one has
-/// other defaults (its data commands are remote by default).
-fn installed_wrangler_major(dir: &Path) -> Option<u32> {
-    let manifest = dir
+/// The major version of the wrangler package that would run: the nearest `node_modules`
+/// wrangler (where the lookup finds it), else the npm package behind `SAFE_WRANGLER_REAL` or the
+/// first `wrangler` on PATH (a global install: `.../wrangler/bin/wrangler.js`). Our command table
+/// describes wrangler 4; an older one has other defaults (its data commands are remote by default).
+fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
+    let local = dir
         .ancestors()
         .map(|d| d.join("node_modules/wrangler/package.json"))
-        .find(|p| p.is_file())?;
+        .find(|p| p.is_file());
+    let manifest = local.or_else(|| {
+        let me = world
+            .exe
+            .as_deref()
+            .and_then(|e| std::fs::canonicalize(e).ok());
+        let candidates = world
+            .env
+            .get("SAFE_WRANGLER_REAL")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(
+                std::env::split_paths(world.env.get("PATH").unwrap_or_default())
+                    .map(|d| d.join("wrangler")),
+            );
+        candidates
+            .filter_map(|c| std::fs::canonicalize(c).ok())
+            .find(|c| Some(c) != me.as_ref())
+            .filter(|real| real.ends_with("bin/wrangler.js"))
+            .and_then(|real| Some(real.parent()?.parent()?.join("package.json")))
+    })?;
     let value: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
     let version = value.get("version")?.as_str()?;
     // An unreadable version is not wrangler 4 as far as we know.
     Some(version.split('.').next()?.parse().unwrap_or(0))
+}
+
+/// A directory as wrangler ends up in it: `--cwd` is a `chdir` (so the kernel resolves `..` and
+/// symlinks: canonicalize when it exists), a script's directory goes through node's `path.resolve`
+/// (`..` removed by the text). Searching upwards from `foo/../shop` must not search `foo`.
+#[must_use]
+pub fn resolved(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
@@ -207,10 +256,10 @@ pub fn assess(
     terminal: impl FnOnce() -> bool,
 ) -> Result<Assessment, policy::PolicyError> {
     let invocation = wrangler::argv::parse(args);
-    let dir = match invocation.value("cwd") {
+    let dir = resolved(&match invocation.value("cwd") {
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
-    };
+    });
     let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
     let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
     let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
@@ -230,7 +279,7 @@ pub fn assess(
         ("deploy" | "dev" | "versions upload" | "preview", Some(script))
             if !invocation.has("config") =>
         {
-            dir.join(Path::new(script).parent().unwrap_or(Path::new("")))
+            resolved(&dir.join(Path::new(script).parent().unwrap_or(Path::new(""))))
         }
         _ => dir.clone(),
     };
@@ -238,8 +287,14 @@ pub fn assess(
     // pays nothing for it.
     let redirect = invocation.command.is_some_and(|c| c.config_redirect);
     let load = || {
-        wrangler::config::locate(&search_from, invocation.value("config"), redirect)
-            .map(|p| wrangler::config::load(&p))
+        let flag = invocation.value("config");
+        let found = wrangler::config::locate(&search_from, flag, redirect)?;
+        let redirected = redirect
+            && wrangler::config::locate(&search_from, flag, false).as_ref() != Some(&found);
+        Some(wrangler::config::load(&found).map(|mut cfg| {
+            cfg.redirected = redirected;
+            cfg
+        }))
     };
     let mut config = classify::needs_config(&invocation).then(load).flatten();
     let operation = classify::classify(
@@ -247,7 +302,7 @@ pub fn assess(
         cloudflare_env,
         name_override,
         invocation.command.is_some_and(|c| c.local_by_default)
-            && installed_wrangler_major(&dir).is_some_and(|major| major != 4),
+            && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4),
         config.as_ref(),
         &policy.targets,
     );

@@ -217,15 +217,20 @@ pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
             found.push(file);
         }
     }
-    let locked = found
+    // Unlocked, the most important file that exists gives the settings. Locked, the settings come
+    // from the least movable file that holds the lock (the user database's home comes last in
+    // `user_files`): a file an agent plants under its own `XDG_CONFIG_HOME` cannot replace them.
+    let user = if found
         .iter()
-        .any(|(_, f)| f.lock_project_policy == Some(true));
-    let user = found.into_iter().next().map(|(path, mut file)| {
-        if locked {
-            file.lock_project_policy = Some(true);
-        }
-        (path, file)
-    });
+        .any(|(_, f)| f.lock_project_policy == Some(true))
+    {
+        found
+            .into_iter()
+            .rev()
+            .find(|(_, f)| f.lock_project_policy == Some(true))
+    } else {
+        found.into_iter().next()
+    };
     let project_path = dir
         .ancestors()
         .flat_map(|d| POLICY_NAMES.iter().map(move |n| d.join(n)))

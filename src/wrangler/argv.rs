@@ -140,7 +140,7 @@ impl Invocation {
 }
 
 /// `--dryRun` -> `dry-run` (yargs camel-case expansion), lower-casing every capital.
-fn kebab(name: &str) -> String {
+pub(crate) fn kebab(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for ch in name.chars() {
         if ch.is_ascii_uppercase() {

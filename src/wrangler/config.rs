@@ -19,6 +19,9 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 pub struct Config {
     pub path: PathBuf,
     pub value: Value,
+    /// Found through [`REDIRECT_FILE`]: wrangler then uses the generated config's top level as it
+    /// is (its name gets no `-<env>`).
+    pub redirected: bool,
 }
 
 /// Why a config could not be used. Never contains file contents beyond the parser's message.
@@ -95,10 +98,26 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     } else {
         serde_json::from_str(&strip_jsonc(&text)).map_err(|e| err(e.to_string()))?
     };
+    // JavaScript's JSON parsers turn a `__proto__` key into the object's prototype, so wrangler
+    // would see inherited fields that a plain reading does not: not something to guess about.
+    if has_key(&value, "__proto__") {
+        return Err(err(
+            "the config uses a `__proto__` key, which JavaScript reads differently".into(),
+        ));
+    }
     Ok(Config {
         path: path.to_owned(),
         value,
+        redirected: false,
     })
+}
+
+fn has_key(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Object(map) => map.contains_key(key) || map.values().any(|x| has_key(x, key)),
+        Value::Array(items) => items.iter().any(|x| has_key(x, key)),
+        _ => false,
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -114,13 +133,15 @@ impl Config {
         if !env.is_empty()
             && let Some(own) = self
                 .value
-                .pointer(&format!("/env/{env}/name"))
-                .and_then(|n| n.as_str())
+                .get("env")
+                .and_then(|e| e.get(env))
+                .and_then(|e| e.get("name"))
+                .and_then(Value::as_str)
         {
             return Some(own.to_owned());
         }
         let base = self.value.get("name")?.as_str()?;
-        if env.is_empty() {
+        if env.is_empty() || self.redirected {
             Some(base.to_owned())
         } else {
             Some(format!("{base}-{env}"))
@@ -374,6 +395,7 @@ mod tests {
     fn routes_inheritance_as_wrangler_does_it() {
         let cfg = Config {
             path: PathBuf::from("wrangler.toml"),
+            redirected: false,
             value: toml::from_str::<toml::Table>(
                 r#"
 name = "shop"

@@ -348,6 +348,22 @@ fn a_locked_user_policy_keeps_a_project_from_approving_itself() {
         .output();
     let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
     assert_eq!(v["class"], "production", "{v}");
+    // Nor does a user file planted under another XDG_CONFIG_HOME, with or without a lock of its
+    // own: the settings come from the locked file in the real home.
+    for planted in [
+        r#"{ "production_environments": ["nothing"] }"#,
+        r#"{ "lock_project_policy": true, "production_environments": ["nothing"] }"#,
+    ] {
+        let evil = s.path("evil/safe-wrangler/config.jsonc");
+        fs::create_dir_all(evil.parent().unwrap()).unwrap();
+        fs::write(&evil, planted).unwrap();
+        let out = s
+            .safe(&["explain", "--json", "deploy"])
+            .env("XDG_CONFIG_HOME", s.path("evil"))
+            .output();
+        let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+        assert_eq!(v["class"], "production", "{planted}: {v}");
+    }
 }
 
 #[test]

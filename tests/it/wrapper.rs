@@ -54,6 +54,33 @@ fn a_non_utf8_word_before_the_end_of_options_fails_closed() {
 }
 
 #[test]
+fn a_global_wrangler_3_makes_data_commands_remote() {
+    // wrangler 3's kv, r2 and d1 commands wrote to production unless told --local.
+    let s = Sandbox::new();
+    let pkg = s.path("global/lib/node_modules/wrangler");
+    write_exe(&pkg.join("bin/wrangler.js"), "#!/bin/sh\nexit 0\n");
+    fs::write(
+        pkg.join("package.json"),
+        r#"{"name":"wrangler","version":"3.114.17"}"#,
+    )
+    .unwrap();
+    let bin = s.path("global/bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(pkg.join("bin/wrangler.js"), bin.join("wrangler")).unwrap();
+    let path = std::env::join_paths([s.shims(), bin]).unwrap();
+    let out = s
+        .shim(&["kv", "key", "put", "k", "v", "--binding", "KV"])
+        .env("PATH", &path)
+        .output();
+    out.assert_code(77);
+    assert!(out.stderr().contains("remote"), "{}", out.stderr());
+    s.shim(&["kv", "key", "put", "k", "v", "--binding", "KV", "--local"])
+        .env("PATH", &path)
+        .output()
+        .assert_code(0);
+}
+
+#[test]
 fn help_and_version_pass_through_the_shim_untouched() {
     let s = Sandbox::new();
     for args in [
