@@ -51,8 +51,18 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
         .recursive(true)
         .mode(0o700)
         .create(&copies)?;
+    // Never write through a symlink someone planted (`.wrangler` or its `safe-wrangler` pointing
+    // at another directory): both must be real directories.
+    for d in [dir.join(".wrangler"), copies.clone()] {
+        if !std::fs::symlink_metadata(&d)?.file_type().is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a plain directory; refusing to write the .env copies through it",
+                d.display()
+            )));
+        }
+    }
     let ignore = copies.join(".gitignore");
-    if !ignore.exists() {
+    if std::fs::symlink_metadata(&ignore).is_err() {
         std::fs::write(&ignore, "*\n")?;
     }
     let mut out = Vec::new();
@@ -63,10 +73,12 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
             .unwrap_or_default();
         let target = copies.join(&name);
         let tmp = copies.join(format!(".{name}.{}", std::process::id()));
+        // A fresh file (never an existing one or a symlink), renamed over the target, which
+        // replaces whatever entry is there without following it.
+        let _ = std::fs::remove_file(&tmp);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(contents)?;

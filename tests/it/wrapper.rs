@@ -435,6 +435,36 @@ fn dotenv_credentials_are_blanked_through_appended_env_files() {
 }
 
 #[test]
+fn the_env_copies_are_never_written_through_a_planted_symlink() {
+    let s = Sandbox::new();
+    fs::write(
+        s.project().join(".env"),
+        format!("CLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n"),
+    )
+    .unwrap();
+    let elsewhere = s.path("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::create_dir_all(s.project().join(".wrangler")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, s.project().join(".wrangler/safe-wrangler")).unwrap();
+    let out = s.shim(&["whoami"]).output();
+    assert_ne!(out.code(), Some(0), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("not a plain directory"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        s.wrangler_argv().is_none(),
+        "wrangler must not run without its .env copies"
+    );
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+}
+
+#[test]
 fn a_credential_in_a_user_env_file_refuses_with_file_and_line() {
     let s = Sandbox::new();
     fs::write(
