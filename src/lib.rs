@@ -267,9 +267,8 @@ pub fn assess(
         None => dotenv_env.as_deref(),
     };
     let name_override = world.env.str("WRANGLER_CI_OVERRIDE_NAME");
-    // wrangler searches for the config from the directory of a script argument
-    // (`path.dirname`), else from the working directory.
-    // The script may also be given as the hidden `--script` flag.
+    // wrangler searches for the config from the directory of a script argument (`path.dirname`;
+    // also given as the hidden `--script` flag), else from the working directory.
     let script = invocation
         .positionals
         .first()
@@ -314,12 +313,7 @@ pub fn assess(
     let worker = invocation
         .value("name")
         .filter(|n| !n.is_empty())
-        .or_else(|| {
-            world
-                .env
-                .str("WRANGLER_CI_OVERRIDE_NAME")
-                .filter(|n| !n.is_empty())
-        })
+        .or(name_override.filter(|n| !n.is_empty()))
         .map(str::to_owned)
         .or_else(|| match &config {
             Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
