@@ -143,11 +143,28 @@ pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir)?;
     }
+    // Never through a symlink, and never into a file that is not already a JSON-lines log (a
+    // `SAFE_WRANGLER_LOG` pointing at a shell start-up file must not get lines appended).
     let file = OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > 0 {
+        let mut first = [0u8; 1];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut first, 0)?;
+        if first[0] != b'{' {
+            return Err(std::io::Error::other(
+                "the file is not a safe-wrangler audit log",
+            ));
+        }
+    }
     let mut text = line.to_string();
     text.push('\n');
     let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)

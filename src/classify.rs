@@ -120,7 +120,10 @@ pub fn classify(
         None => cloudflare_env.unwrap_or_default().to_owned(),
     };
     let command = if inv.path.is_empty() {
-        inv.positionals.first().cloned().unwrap_or_default()
+        inv.positionals
+            .first()
+            .map(|w| crate::display::redact_word(w))
+            .unwrap_or_default()
     } else {
         inv.path.clone()
     };
@@ -512,6 +515,30 @@ fn deploy_raises(
                     Class::Migration,
                     "deleted-classes",
                     "deploy deletes Durable Object classes and their data".into(),
+                );
+            }
+            let transferred = eff.transferred_classes();
+            if path == "deploy" && !transferred.is_empty() {
+                facts.push(format!(
+                    "transferred Durable Object classes: {}",
+                    transferred.join(", ")
+                ));
+                v.raise(
+                    Class::Migration,
+                    "transferred-classes",
+                    "deploy moves Durable Object classes and their data from another Worker".into(),
+                );
+            }
+            let workflows = eff.workflows();
+            if path == "deploy" && !workflows.is_empty() {
+                facts.push(format!(
+                    "workflows (account-wide names): {}",
+                    workflows.join(", ")
+                ));
+                v.raise(
+                    Class::Production,
+                    "workflows",
+                    "deploy claims account-wide Workflow names, which may belong to the production Worker".into(),
                 );
             }
         }

@@ -109,7 +109,11 @@ pub const COPY_DIR: &str = ".wrangler/safe-wrangler";
 /// the `=`/`:`.
 fn assignment(line: &str) -> Option<(&str, &str)> {
     let line = line.trim_start();
-    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    // `export` followed by any whitespace, as dotenv accepts it.
+    let line = match line.strip_prefix("export") {
+        Some(rest) if rest.starts_with(char::is_whitespace) => rest.trim_start(),
+        _ => line,
+    };
     let key_end = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
         .unwrap_or(line.len());
@@ -130,7 +134,8 @@ fn assigns_credential(line: &str) -> bool {
 pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
     let text = String::from_utf8_lossy(content);
     let mut found = None;
-    for line in text.lines() {
+    // dotenv breaks lines at `\n`, `\r\n` and a lone `\r`.
+    for line in text.split(['\n', '\r']) {
         let Some((k, raw)) = assignment(line) else {
             continue;
         };
@@ -140,9 +145,8 @@ pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
         let raw = raw.trim();
         let value = match raw.chars().next() {
             Some(q @ ('"' | '\'' | '`')) => raw[1..].split(q).next().unwrap_or_default(),
-            // dotenv: an unquoted `#` starts a comment (a value `#x` is empty).
-            _ if raw.starts_with('#') => "",
-            _ => raw.split(" #").next().unwrap_or(raw).trim_end(),
+            // dotenv: an unquoted value ends at any `#`.
+            _ => raw.split('#').next().unwrap_or(raw).trim_end(),
         };
         found = Some(value.to_owned());
     }
@@ -276,6 +280,25 @@ mod tests {
             out.contains("CLOUDFLARE_API_TOKENS=keep\nX=CLOUDFLARE_API_TOKEN=y\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn dotenv_values_as_dotenv_reads_them() {
+        let v = |text: &str| dotenv_value(text.as_bytes(), "CLOUDFLARE_ENV");
+        assert_eq!(
+            v("CLOUDFLARE_ENV=production#staging"),
+            Some("production".into())
+        );
+        assert_eq!(v("CLOUDFLARE_ENV=#staging"), None);
+        assert_eq!(
+            v("CLOUDFLARE_ENV=staging\nexport\tCLOUDFLARE_ENV=production"),
+            Some("production".into())
+        );
+        assert_eq!(
+            v("CLOUDFLARE_ENV=staging\rCLOUDFLARE_ENV=production"),
+            Some("production".into())
+        );
+        assert_eq!(v("CLOUDFLARE_ENV='a#b'"), Some("a#b".into()));
     }
 
     #[test]

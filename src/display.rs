@@ -61,16 +61,23 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
             redact_next = false;
         }
         let (raw_flag, inline) = match word.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            Some((f, v)) if f.starts_with('-') => (f, Some(v)),
             _ => (word.as_str(), None),
         };
-        // yargs reads `--connectionString` as `--connection-string`.
-        let kebab = crate::wrangler::argv::kebab(raw_flag);
+        // yargs reads `--connectionString` as `--connection-string`, and `-token` like `--token`.
+        let kebab = if raw_flag.starts_with('-') {
+            format!(
+                "--{}",
+                crate::wrangler::argv::kebab(raw_flag.trim_start_matches('-'))
+            )
+        } else {
+            raw_flag.to_owned()
+        };
         let flag = kebab.as_str();
         let shown = if redact_next || looks_secret(&word) {
             redact_value(&word)
         } else if SECRET_VALUE_FLAGS.contains(&flag) && inline.is_some() {
-            format!("{flag}={}", redact_value(inline.unwrap_or_default()))
+            format!("{raw_flag}={}", redact_value(inline.unwrap_or_default()))
         } else {
             word.clone()
         };
@@ -93,6 +100,16 @@ pub fn command_line(program: &str, args: &[OsString]) -> String {
         .map(|w| shell_words::quote(&w).into_owned())
         .collect();
     escape(&words.join(" "))
+}
+
+/// One word as it may be shown: `<redacted>` when it looks like a secret.
+#[must_use]
+pub fn redact_word(word: &str) -> String {
+    if looks_secret(word) {
+        "<redacted>".to_owned()
+    } else {
+        word.to_owned()
+    }
 }
 
 /// `KEY:VALUE` -> `KEY:<redacted>`; anything else -> `<redacted>`.
@@ -152,6 +169,8 @@ mod tests {
             !creds.contains("eyJhbGciOi") && !creds.contains("PW@"),
             "{creds}"
         );
+        let single = line(&["tunnel", "run", "x", "-token=eyJhbGciOi.payload.sig"]);
+        assert!(!single.contains("eyJhbGciOi"), "{single}");
         let camel = line(&[
             "hyperdrive",
             "create",

@@ -47,18 +47,21 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let copies = dir.join(crate::credentials::COPY_DIR);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&copies)?;
-    // Never write through a symlink someone planted (`.wrangler` or its `safe-wrangler` pointing
-    // at another directory): both must be real directories.
+    // Never write (or even create a directory) through a symlink someone planted: `.wrangler` and
+    // its `safe-wrangler` must be real directories, made here when missing.
     for d in [dir.join(".wrangler"), copies.clone()] {
-        if !std::fs::symlink_metadata(&d)?.file_type().is_dir() {
-            return Err(std::io::Error::other(format!(
-                "{} is not a plain directory; refusing to write the .env copies through it",
-                d.display()
-            )));
+        match std::fs::symlink_metadata(&d) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a plain directory; refusing to write the .env copies through it",
+                    d.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::DirBuilder::new().mode(0o700).create(&d)?;
+            }
+            Err(e) => return Err(e),
         }
     }
     let ignore = copies.join(".gitignore");

@@ -63,6 +63,18 @@ impl Agent {
     }
 }
 
+/// Variables that send wrangler's requests (and so the human's OAuth token) somewhere else, or
+/// make it run another program: an agent setting one on the command line is denied.
+const ENDPOINT_VARS: &[&str] = &[
+    "CLOUDFLARE_API_BASE_URL",
+    "CF_API_BASE_URL",
+    "WRANGLER_AUTH_URL",
+    "WRANGLER_TOKEN_URL",
+    "WRANGLER_REVOKE_URL",
+    "WRANGLER_AUTH_DOMAIN",
+    "WRANGLER_C3_COMMAND",
+];
+
 /// The most stdin we read: a command line larger than this is not a command an agent runs.
 const MAX_INPUT: u64 = 1 << 20;
 
@@ -178,6 +190,12 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                 if let Some(name) = inv.credentials().first() {
                     reasons.push(format!(
                         "a Cloudflare credential is assigned on the command line ({name}); wrangler must use the OAuth login or CI's own token, never one passed by an agent"
+                    ));
+                    continue;
+                }
+                if let Some((name, _)) = inv.assignments.iter().find(|(k, _)| ENDPOINT_VARS.contains(&k.as_str())) {
+                    reasons.push(format!(
+                        "{name} is set on the command line: it sends wrangler's requests, with the human's OAuth login, to another server"
                     ));
                     continue;
                 }

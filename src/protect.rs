@@ -87,15 +87,23 @@ fn protect(bin: &Path, protected: bool, exe: &Path) -> std::io::Result<String> {
         ));
     }
     let original = bin.join(ORIGINAL);
-    // Replace any stale copy: the entry npm just (re)created is the current original. Copy it
-    // (a symlink as a symlink) rather than moving it, so `wrangler` never goes missing.
-    if fs::symlink_metadata(&original).is_ok() {
-        fs::remove_file(&original)?;
-    }
-    match fs::read_link(&link) {
-        Ok(target) => std::os::unix::fs::symlink(target, &original)?,
-        Err(_) => {
-            fs::copy(&link, &original)?;
+    // A link made by another safe-wrangler build (another install path) is not the original:
+    // keep the original we already saved and only repoint the link.
+    let other_build = fs::read_link(&link).is_ok_and(|t| {
+        t.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(crate::OWN_NAME))
+    }) && fs::symlink_metadata(&original).is_ok();
+    if !other_build {
+        // Replace any stale copy: the entry npm just (re)created is the current original. Copy
+        // it (a symlink as a symlink) rather than moving it, so `wrangler` never goes missing.
+        if fs::symlink_metadata(&original).is_ok() {
+            fs::remove_file(&original)?;
+        }
+        match fs::read_link(&link) {
+            Ok(target) => std::os::unix::fs::symlink(target, &original)?,
+            Err(_) => {
+                fs::copy(&link, &original)?;
+            }
         }
     }
     // The new link is made under a temporary name and renamed over the old entry in one step.

@@ -58,15 +58,28 @@ impl Problem {
     #[must_use]
     pub fn describe(&self) -> String {
         match self {
-            Problem::UnknownFlag(f) => format!("unknown flag {f}"),
+            Problem::UnknownFlag(f) => format!("unknown flag {}", flag_only(f)),
             Problem::ShortCluster(f) => {
-                format!("short-flag cluster {f} (wrangler splits it into letters)")
+                format!(
+                    "short-flag cluster {} (wrangler splits it into letters)",
+                    flag_only(f)
+                )
             }
             Problem::Repeated(f) => format!("--{f} given more than once"),
-            Problem::UnknownCommand(w) => format!("unknown command word {w:?}"),
+            Problem::UnknownCommand(w) => {
+                format!("unknown command word {:?}", crate::display::redact_word(w))
+            }
             Problem::NotUtf8 => "an argument that is not UTF-8".to_owned(),
             Problem::AmbiguousBoolean(f) => format!("{f}: only true or false are unambiguous"),
         }
+    }
+}
+
+/// A flag as it may be echoed: its value (after `=`) is never shown, it may be a secret.
+fn flag_only(word: &str) -> String {
+    match word.split_once('=') {
+        Some((flag, _)) => format!("{flag}=..."),
+        None => crate::display::redact_word(word),
     }
 }
 
@@ -263,6 +276,13 @@ pub fn parse(args: &[OsString]) -> Invocation {
         if inv.flags.iter().filter(|f| f.name == *name).count() > 1 {
             inv.problems.push(Problem::Repeated(name));
         }
+    }
+    // wrangler rewrites argv before yargs reads it for this flag (`deferred <duration>` takes two
+    // words), so the words after it are not what our reading says they are.
+    if inv.has("durable-objects-code-update-mode") {
+        inv.problems.push(Problem::UnknownFlag(
+            "--durable-objects-code-update-mode (wrangler rewrites the words after it)".into(),
+        ));
     }
     inv
 }

@@ -235,12 +235,60 @@ impl<'a> Effective<'a> {
     /// Durable Object classes that a deploy would delete (`migrations[].deleted_classes`).
     #[must_use]
     pub fn deleted_classes(&self) -> Vec<String> {
+        let mut out = self.migration_field("deleted_classes");
+        // The declarative form: `exports: { Name: { type: "durable-object", state: "deleted" } }`.
+        let (exports, _) = self.inherited("exports");
+        if let Some(Value::Object(map)) = exports {
+            out.extend(
+                map.iter()
+                    .filter(|(_, e)| e.get("state").and_then(Value::as_str) == Some("deleted"))
+                    .map(|(name, _)| name.clone()),
+            );
+        }
+        out
+    }
+
+    /// Durable Object classes a deploy takes over from another Worker, with their data
+    /// (`migrations[].transferred_classes`, entries `{from, from_script, to}`).
+    #[must_use]
+    pub fn transferred_classes(&self) -> Vec<String> {
         let (migrations, _) = self.inherited("migrations");
         migrations
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|m| m.get("deleted_classes").and_then(Value::as_array))
+            .filter_map(|m| m.get("transferred_classes").and_then(Value::as_array))
+            .flatten()
+            .map(|t| {
+                let from = t.get("from").and_then(Value::as_str).unwrap_or("?");
+                let script = t.get("from_script").and_then(Value::as_str).unwrap_or("?");
+                format!("{from} from {script}")
+            })
+            .collect()
+    }
+
+    /// Workflows this environment binds. Their names are account-wide: deploying one that another
+    /// Worker owns reassigns it (wrangler only warns, and without a terminal goes on).
+    #[must_use]
+    pub fn workflows(&self) -> Vec<String> {
+        let scope = if self.named { self.env } else { Some(self.top) };
+        scope
+            .and_then(|s| s.get("workflows"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
+    /// The string entries of one list field across all migrations (inherited).
+    fn migration_field(&self, field: &str) -> Vec<String> {
+        let (migrations, _) = self.inherited("migrations");
+        migrations
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get(field).and_then(Value::as_array))
             .flatten()
             .filter_map(|c| c.as_str().map(str::to_owned))
             .collect()

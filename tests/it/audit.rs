@@ -129,6 +129,32 @@ fn an_unwritable_log_warns_but_never_blocks_local_work_and_refusals_go_to_stderr
 }
 
 #[test]
+fn the_log_never_appends_to_a_file_that_is_not_an_audit_log() {
+    let s = Sandbox::new();
+    let rc = s.path("bashrc");
+    fs::write(&rc, "export PATH=$HOME/bin:$PATH\n").unwrap();
+    let link = s.path("link.jsonl");
+    std::os::unix::fs::symlink(s.path("target.jsonl"), &link).unwrap();
+    for target in [&rc, &link] {
+        let out = s
+            .shim(&["whoami"])
+            .env("SAFE_WRANGLER_LOG", target)
+            .output();
+        out.assert_code(0);
+        assert!(
+            out.stderr().contains("cannot write the audit log"),
+            "{}",
+            out.stderr()
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(&rc).unwrap(),
+        "export PATH=$HOME/bin:$PATH\n"
+    );
+    assert!(!s.path("target.jsonl").exists());
+}
+
+#[test]
 fn the_log_verb_filters_by_class_and_time() {
     let s = Sandbox::new();
     s.shim(&["whoami"]).output().assert_code(0);

@@ -168,6 +168,10 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             "production",
         ),
         ("wrangler deploy -v", "production"),
+        (
+            "CLOUDFLARE_API_BASE_URL=http://127.0.0.1:1/client/v4 wrangler whoami",
+            "another server",
+        ),
         ("npx wrangler@3 kv key put k v --binding KV", "wrangler@3"),
         (
             "npx wrangler@3.114.0 r2 object delete b/k",

@@ -179,3 +179,24 @@ fn protect_without_node_modules_says_what_to_do() {
         out.stderr()
     );
 }
+
+#[test]
+fn protecting_over_another_safe_wrangler_build_keeps_the_real_original() {
+    let p = Project::new();
+    p.install();
+    // Another build, installed elsewhere, took over the link since.
+    let other = p.sandbox.path("old/safe-wrangler");
+    crate::util::write_exe(&other, "#!/bin/sh\nexit 3\n");
+    let link = p.bin().join("wrangler");
+    fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&other, &link).unwrap();
+    let out = p.cmd(BIN, &["protect"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        fs::read_link(p.bin().join(".wrangler.safe-wrangler-original")).unwrap(),
+        Path::new("../wrangler/bin/wrangler.js"),
+        "the original is still the real wrangler"
+    );
+    assert!(p.cmd("npx", &["wrangler", "dev"]).status.success());
+    assert_eq!(p.ran(), vec![r#"["dev"]"#]);
+}

@@ -462,6 +462,15 @@ fn the_env_copies_are_never_written_through_a_planted_symlink() {
         0,
         "nothing written through the link"
     );
+    // `.wrangler` itself a link: nothing is created behind it either.
+    fs::remove_dir_all(s.project().join(".wrangler")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, s.project().join(".wrangler")).unwrap();
+    assert_ne!(s.shim(&["whoami"]).output().code(), Some(0));
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing created through the link"
+    );
 }
 
 #[test]
