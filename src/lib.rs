@@ -300,7 +300,11 @@ pub fn assess(
         &invocation,
         cloudflare_env,
         name_override,
-        invocation.command.is_some_and(|c| c.local_by_default)
+        // Only a data command not already marked --local can be moved by the version.
+        invocation
+            .command
+            .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
+            && invocation.boolean("local") != Some(true)
             && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4),
         config.as_ref(),
         &policy.targets,
