@@ -137,7 +137,7 @@ pub struct RealDisk;
 
 impl Disk for RealDisk {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
-        std::fs::read(path).ok()
+        crate::read_regular(std::path::Path::new(path)).ok()
     }
     fn is_dir(&self, path: &str) -> bool {
         std::path::Path::new(path).is_dir()

@@ -364,7 +364,19 @@ pub fn run(world: &World, args: &[String]) -> u8 {
     }
 }
 
+/// How long the hook may take before it blocks on its own: agents treat a hook that times out
+/// as "no objection" (Claude Code, Gemini, Copilot), so we must answer first.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn answer(world: &World, agent: Agent) -> u8 {
+    std::thread::spawn(move || {
+        std::thread::sleep(DEADLINE);
+        let code = block(
+            Some(agent),
+            "took too long to decide (a file it had to read did not answer)",
+        );
+        std::process::exit(i32::from(code));
+    });
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut input) {
         return block(Some(agent), &format!("cannot read the hook input: {e}"));

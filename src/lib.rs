@@ -45,6 +45,33 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 127;
 }
 
+/// The most we read of any project or user file (configs, `.env`, policies, event files).
+const MAX_FILE: u64 = 8 << 20;
+
+/// Reads a file only if it is a regular file of sane size: a FIFO or a device named as a config,
+/// `.env` or event file must never make safe-wrangler (or a hook) wait forever.
+///
+/// # Errors
+/// Not a regular file, too large, or unreadable.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::other("larger than 8 MiB"));
+    }
+    std::fs::read(path)
+}
+
+/// [`read_regular`] as UTF-8 text.
+///
+/// # Errors
+/// As [`read_regular`], or not UTF-8.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path)?).map_err(|_| std::io::Error::other("not UTF-8 text"))
+}
+
 /// The outside world, gathered once by `main`.
 #[derive(Debug, Clone)]
 pub struct World {
@@ -162,7 +189,7 @@ fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Op
     };
     let mut values: Vec<String> = files
         .iter()
-        .filter_map(|f| std::fs::read(f).ok())
+        .filter_map(|f| read_regular(f).ok())
         .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
         .collect();
     // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
@@ -209,7 +236,7 @@ fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
             .filter(|real| real.ends_with("bin/wrangler.js"))
             .and_then(|real| Some(real.parent()?.parent()?.join("package.json")))
     })?;
-    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&read_regular(&manifest).ok()?).ok()?;
     let version = value.get("version")?.as_str()?;
     // An unreadable version is not wrangler 4 as far as we know.
     Some(version.split('.').next()?.parse().unwrap_or(0))
@@ -496,7 +523,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     let user_env_files = a.invocation.values("env-file");
     let dotenv_env = env_file_selection(world, &a.invocation);
     let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, dotenv_env.as_deref(), |p| {
-        std::fs::read(p).ok()
+        read_regular(p).ok()
     });
     if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {
         let reason = format!(

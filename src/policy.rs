@@ -201,7 +201,7 @@ fn apply(policy: &mut Policy, file: PolicyFile) {
 /// A file that exists but cannot be read or used.
 pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
     let read = |path: &Path, is_user: bool| -> Result<Option<(PathBuf, PolicyFile)>, PolicyError> {
-        match std::fs::read_to_string(path) {
+        match crate::read_text(path) {
             Ok(text) => parse_file(path, &text, is_user).map(|f| Some((path.to_owned(), f))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(PolicyError {
@@ -333,9 +333,14 @@ pub fn mismatch(rule: &ApprovedCi, run: &CiRun, class: Class) -> Option<String> 
             run.git_ref, rule.refs
         ));
     }
-    if let Some(events) = &rule.events
-        && !events.contains(&run.event)
-    {
+    // Without `events`, only runs of pushed code: `pull_request_target`, `issue_comment` or a
+    // merge-request pipeline also carry the approved ref but may run someone else's code.
+    let defaults: Vec<String> = match rule.provider {
+        Provider::GithubActions => vec!["push".into(), "workflow_dispatch".into()],
+        Provider::GitlabCi => vec!["push".into(), "web".into()],
+    };
+    let events = rule.events.as_ref().unwrap_or(&defaults);
+    if !events.contains(&run.event) {
         return Some(format!("event {:?} is not in events {events:?}", run.event));
     }
     if let Some(workflows) = &rule.workflows
@@ -718,6 +723,21 @@ mod tests {
             token_variable(&CiTokens::default(), Class::Production),
             "CLOUDFLARE_API_TOKEN"
         );
+    }
+
+    #[test]
+    fn without_events_only_pushed_code_is_approved() {
+        let mut open = rule(&[Class::Production]);
+        open.events = None;
+        let mut run = ci(false);
+        assert_eq!(mismatch(&open, &run, Class::Production), None);
+        for event in ["pull_request_target", "issue_comment", "pull_request"] {
+            run.event = event.into();
+            assert!(
+                mismatch(&open, &run, Class::Production).is_some(),
+                "{event}"
+            );
+        }
     }
 
     #[test]

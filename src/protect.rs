@@ -28,7 +28,22 @@ pub fn find_bin_dir(dir: &Path) -> Option<PathBuf> {
 /// Whether `bin/wrangler` leads to safe-wrangler.
 #[must_use]
 pub fn is_protected(bin: &Path, me: &SelfId) -> bool {
-    fs::metadata(bin.join("wrangler")).is_ok() && me.is_me(&bin.join("wrangler"))
+    let leads_to_me =
+        |name: &str| fs::metadata(bin.join(name)).is_ok() && me.is_me(&bin.join(name));
+    // The wrangler package installs a second bin, `wrangler2`, running the same script.
+    leads_to_me("wrangler")
+        && (fs::symlink_metadata(bin.join(SECOND_BIN)).is_err() || leads_to_me(SECOND_BIN))
+}
+
+/// The second name the wrangler package installs in `node_modules/.bin`.
+pub const SECOND_BIN: &str = "wrangler2";
+
+/// Points `bin/name` at `target` in one step (a temporary link renamed over the entry).
+fn relink(bin: &Path, name: &str, target: &Path) -> std::io::Result<()> {
+    let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, bin.join(name))
 }
 
 /// Runs the verb.
@@ -106,11 +121,10 @@ fn protect(bin: &Path, protected: bool, exe: &Path) -> std::io::Result<String> {
             }
         }
     }
-    // The new link is made under a temporary name and renamed over the old entry in one step.
-    let tmp = bin.join(".wrangler.safe-wrangler-tmp");
-    let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(exe, &tmp)?;
-    fs::rename(&tmp, &link)?;
+    relink(bin, "wrangler", exe)?;
+    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok() {
+        relink(bin, SECOND_BIN, exe)?;
+    }
     Ok(format!(
         "protected: {} now leads to safe-wrangler (the original is kept as {ORIGINAL}); add \"postinstall\": \"safe-wrangler protect\" to package.json to stay protected after npm install",
         link.display()
@@ -127,6 +141,11 @@ fn unprotect(bin: &Path, protected: bool) -> std::io::Result<String> {
         return Err(std::io::Error::other(format!(
             "the original {ORIGINAL} is missing; reinstall wrangler (npm install) to restore it"
         )));
+    }
+    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok()
+        && let Ok(target) = fs::read_link(&original)
+    {
+        relink(bin, SECOND_BIN, &target)?;
     }
     fs::rename(&original, &link)?;
     Ok(format!("restored the original {}", link.display()))

@@ -2445,7 +2445,7 @@ impl<'s, 'o> Parser<'s, 'o> {
             return Stdin::Code;
         }
         let args = rest.get(i + 1..).unwrap_or_default();
-        if node_script(&name) {
+        if node_runs_wrangler(&name) {
             self.report(ctx, via::NODE, args);
             Stdin::Data
         } else {
@@ -2825,7 +2825,7 @@ impl<'s, 'o> Parser<'s, 'o> {
         if let Some(w) = words.get(i)
             && !w.expanded
             && !w.pattern
-            && node_script(&w.value)
+            && node_runs_wrangler(&w.value)
         {
             self.report(ctx, via::BUN, words.get(i + 1..).unwrap_or_default());
             return Next::Done(Stdin::Data);
@@ -2864,7 +2864,10 @@ fn wranglerish(name: &str) -> Option<Wr> {
         _ => base,
     };
     match base {
-        "wrangler" | "wrangler.js" | "wrangler.cjs" | "wrangler.mjs" => Some(Wr::Wrangler),
+        // `wrangler2` is a second bin name the wrangler package installs.
+        "wrangler" | "wrangler2" | "wrangler.js" | "wrangler.cjs" | "wrangler.mjs" => {
+            Some(Wr::Wrangler)
+        }
         "safe-wrangler" => Some(Wr::Safe),
         _ => None,
     }
@@ -2884,6 +2887,16 @@ fn node_script(path: &str) -> bool {
             .rev()
             .skip(1)
             .any(|c| c == "wrangler" || c == "wrangler-dist")
+}
+
+/// What `node PATH` would run from the wrangler package: the script itself, or anything inside
+/// the package (its directory runs `main`, and node adds a missing `.js`).
+fn node_runs_wrangler(path: &str) -> bool {
+    node_script(path)
+        || path
+            .to_ascii_lowercase()
+            .split('/')
+            .any(|c| c == "wrangler" || c == "wrangler-dist" || c == "wrangler2")
 }
 
 /// `NAME=value` words (as `env` and `sudo` take them); returns how many.
@@ -3663,6 +3676,8 @@ mod tests {
         ("bun x wrangler deploy", "bunx(deploy)"),
         ("bun run wrangler dev", "bun(dev)"),
         ("node node_modules/wrangler/bin/wrangler.js deploy", "node(deploy)"),
+        ("node node_modules/wrangler/ deploy", "node(deploy)"),
+        ("node node_modules/wrangler/wrangler-dist/cli deploy", "node(deploy)"),
         ("node ./node_modules/wrangler/wrangler-dist/cli.js whoami", "node(whoami)"),
         ("node --max-old-space-size=4096 node_modules/.bin/wrangler deploy", "node(deploy)"),
         ("./node_modules/.bin/wrangler deploy", "path(deploy)"),

@@ -75,7 +75,7 @@ pub fn locate(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<P
 }
 
 fn redirect_target(pointer: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(pointer).ok()?;
+    let text = String::from_utf8(crate::read_regular(pointer).ok()?).ok()?;
     let value: Value = serde_json::from_str(&strip_jsonc(&text)).ok()?;
     let target = value.get("configPath")?.as_str()?;
     Some(pointer.parent()?.join(target))
@@ -90,7 +90,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = crate::read_text(path).map_err(|e| err(e.to_string()))?;
     let value = if path.extension().is_some_and(|e| e == "toml") {
         let table: toml::Table =
             toml::from_str(&text).map_err(|e| err(first_line(&e.to_string())))?;

@@ -168,6 +168,8 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             "production",
         ),
         ("wrangler deploy -v", "production"),
+        ("npx wrangler2 deploy", "production"),
+        ("node node_modules/wrangler/ deploy", "production"),
         (
             "CLOUDFLARE_API_BASE_URL=http://127.0.0.1:1/client/v4 wrangler whoami",
             "another server",
@@ -195,6 +197,26 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             !reason.contains("hunter2-value"),
             "never repeat a credential: {reason}"
         );
+    }
+}
+
+#[test]
+fn a_fifo_named_as_a_file_never_makes_the_hook_wait() {
+    let s = Sandbox::new();
+    project(&s);
+    let fifo = s.project().join("f");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let cwd = s.project().display().to_string();
+    for command in [
+        "npx wrangler deploy --config f",
+        "GITHUB_ACTIONS=true GITHUB_EVENT_PATH=f npx wrangler deploy",
+        "npx wrangler whoami --env-file f",
+    ] {
+        let out = hook(&s, "claude", &input("claude", command, &cwd));
+        out.assert_code(0);
+        if command.contains("deploy") {
+            assert!(out.stdout().contains("deny"), "{command}: {}", out.stdout());
+        }
     }
 }
 

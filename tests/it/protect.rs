@@ -8,8 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::util::{BIN, Sandbox};
 
-const FAKE_PACKAGE_JSON: &str =
-    r#"{ "name": "wrangler", "version": "4.164.0", "bin": { "wrangler": "bin/wrangler.js" } }"#;
+const FAKE_PACKAGE_JSON: &str = r#"{ "name": "wrangler", "version": "4.164.0", "bin": { "wrangler": "bin/wrangler.js", "wrangler2": "bin/wrangler.js" } }"#;
 const FAKE_BIN: &str = "#!/usr/bin/env node\nrequire('fs').appendFileSync(process.env.RECORD_FILE, JSON.stringify(process.argv.slice(2)) + '\\n');\n";
 
 struct Project {
@@ -124,6 +123,9 @@ fn npx_and_npm_scripts_are_guarded_after_a_real_npm_install() {
 
     let out = p.cmd("npx", &["wrangler", "deploy"]);
     assert_eq!(out.status.code(), Some(77), "{}", text(&out));
+    // the package's second bin name is covered too
+    let out = p.cmd("npx", &["wrangler2", "deploy"]);
+    assert_eq!(out.status.code(), Some(77), "{}", text(&out));
     let out = p.cmd("npm", &["run", "deploy"]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("refused"), "{}", text(&out));
@@ -156,6 +158,10 @@ fn protect_is_idempotent_and_undo_restores_the_original() {
     assert!(undo.status.success(), "{}", text(&undo));
     assert_eq!(
         fs::read_link(p.bin().join("wrangler")).unwrap(),
+        Path::new("../wrangler/bin/wrangler.js")
+    );
+    assert_eq!(
+        fs::read_link(p.bin().join("wrangler2")).unwrap(),
         Path::new("../wrangler/bin/wrangler.js")
     );
     let check = p.cmd(BIN, &["protect", "--check"]);
