@@ -418,6 +418,20 @@ fn acts_on_a_non_production_worker(
         ));
         return false;
     }
+    // An environment that names its Worker itself can name any Worker, and the config may be one
+    // the caller chose (`--config`): it cannot vouch for that name either.
+    if let Some(own) = cfg
+        .value
+        .get("env")
+        .and_then(|e| e.get(environment))
+        .and_then(|e| e.get("name"))
+        .and_then(serde_json::Value::as_str)
+    {
+        facts.push(format!(
+            "[env.{environment}] names its Worker {own:?}: it may be a production Worker"
+        ));
+        return false;
+    }
     let Some(worker) = cfg.worker_name(environment) else {
         return false;
     };

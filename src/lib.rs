@@ -293,7 +293,31 @@ pub fn assess(
         Some(e) => Some(e),
         None => dotenv_env.as_deref(),
     };
-    let name_override = world.env.str("WRANGLER_CI_OVERRIDE_NAME");
+    // WRANGLER_CI_OVERRIDE_NAME renames the Worker; wrangler also fills it from the `.env` files
+    // it loads (any value there counts: it is never downgraded to preview).
+    let dotenv_name = if world
+        .env
+        .get("WRANGLER_CI_OVERRIDE_NAME")
+        .is_some_and(|v| !v.is_empty())
+    {
+        None
+    } else {
+        let user_files = invocation.values("env-file");
+        let files: Vec<PathBuf> = if user_files.is_empty() {
+            credentials::default_env_files(&dir, env_file_selection(world, &invocation).as_deref())
+        } else {
+            user_files.iter().map(|f| dir.join(f)).collect()
+        };
+        files
+            .iter()
+            .filter_map(|f| read_regular(f).ok())
+            .find_map(|c| credentials::dotenv_value(&c, "WRANGLER_CI_OVERRIDE_NAME"))
+    };
+    let name_override = world
+        .env
+        .str("WRANGLER_CI_OVERRIDE_NAME")
+        .filter(|v| !v.is_empty())
+        .or(dotenv_name.as_deref());
     // wrangler searches for the config from the directory of a script argument (`path.dirname`;
     // also given as the hidden `--script` flag), else from the working directory.
     let script = invocation
