@@ -510,50 +510,45 @@ fn deploy_raises(
                     format!("`{path}` publishes {from} ({})", list.join(", ")),
                 );
             }
-            let addresses = eff.addresses();
-            if path == "deploy" && !addresses.is_empty() {
-                facts.push(format!("email addresses: {}", addresses.join(", ")));
-                v.raise(
-                    Class::Dns,
-                    "email-addresses",
-                    "deploy changes Email Routing rules".into(),
-                );
-            }
-            let deleted = eff.deleted_classes();
-            if path == "deploy" && !deleted.is_empty() {
-                facts.push(format!(
-                    "deleted Durable Object classes: {}",
-                    deleted.join(", ")
-                ));
-                v.raise(
-                    Class::Migration,
-                    "deleted-classes",
-                    "deploy deletes Durable Object classes and their data".into(),
-                );
-            }
-            let transferred = eff.transferred_classes();
-            if path == "deploy" && !transferred.is_empty() {
-                facts.push(format!(
-                    "transferred Durable Object classes: {}",
-                    transferred.join(", ")
-                ));
-                v.raise(
-                    Class::Migration,
-                    "transferred-classes",
-                    "deploy moves Durable Object classes and their data from another Worker".into(),
-                );
-            }
-            let workflows = eff.workflows();
-            if path == "deploy" && !workflows.is_empty() {
-                facts.push(format!(
-                    "workflows (account-wide names): {}",
-                    workflows.join(", ")
-                ));
-                v.raise(
-                    Class::Production,
-                    "workflows",
-                    "deploy claims account-wide Workflow names, which may belong to the production Worker".into(),
-                );
+            // What a deploy (not `triggers deploy`) does besides code, one row each: the config
+            // fact, the class it raises to, the rule id and why.
+            if path == "deploy" {
+                let rows: [(Vec<String>, &str, Class, &str, &str); 4] = [
+                    (
+                        eff.addresses(),
+                        "email addresses",
+                        Class::Dns,
+                        "email-addresses",
+                        "deploy changes Email Routing rules",
+                    ),
+                    (
+                        eff.deleted_classes(),
+                        "deleted Durable Object classes",
+                        Class::Migration,
+                        "deleted-classes",
+                        "deploy deletes Durable Object classes and their data",
+                    ),
+                    (
+                        eff.transferred_classes(),
+                        "transferred Durable Object classes",
+                        Class::Migration,
+                        "transferred-classes",
+                        "deploy moves Durable Object classes and their data from another Worker",
+                    ),
+                    (
+                        eff.workflows(),
+                        "workflows (account-wide names)",
+                        Class::Production,
+                        "workflows",
+                        "deploy claims account-wide Workflow names, which may belong to the production Worker",
+                    ),
+                ];
+                for (found, what, class, rule, why) in rows {
+                    if !found.is_empty() {
+                        facts.push(format!("{what}: {}", found.join(", ")));
+                        v.raise(class, rule, why.to_owned());
+                    }
+                }
             }
         }
         None => {}
