@@ -5,23 +5,18 @@
 //! ([`context`]) and decides ([`policy`]); the edge here prompts ([`confirm`]), finds the real
 //! wrangler ([`resolve`]) and hands over with exec ([`exec`]).
 
-pub mod audit;
-pub mod classify;
 pub mod cli;
-pub mod confirm;
-pub mod context;
-pub mod credentials;
-pub mod display;
-pub mod doctor;
-pub mod exec;
-pub mod hook;
-pub mod policy;
-pub mod protect;
-pub mod resolve;
-pub mod scripts;
-pub mod secrets;
+pub mod core;
+pub mod edge;
 pub mod shell;
-pub mod wrangler;
+pub mod verbs;
+
+// The layout (README "How it is built"): `core/` decides without reading files or starting
+// processes, `edge/` touches the world, `verbs/` are safe-wrangler's own commands. The short paths
+// (`crate::policy`, `safe_wrangler::wrangler`, ...) stay as aliases.
+pub use crate::core::{classify, context, display, policy, secrets, wrangler};
+pub use crate::edge::{audit, confirm, credentials, exec, resolve};
+pub use crate::verbs::{doctor, hook, protect, scripts};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

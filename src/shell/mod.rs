@@ -4081,7 +4081,7 @@ mod tests {
 
     /// The lines of `tests/hook-corpus.txt`, decoded (`\n` is a newline, `\\` a backslash).
     fn corpus() -> Vec<String> {
-        include_str!("../tests/hook-corpus.txt")
+        include_str!("../../tests/hook-corpus.txt")
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|l| {
