@@ -38,6 +38,71 @@ pub mod exit {
     pub const CANNOT_EXEC: u8 = 126;
     /// No real wrangler found (or only safe-wrangler itself, or a loop).
     pub const NOT_FOUND: u8 = 127;
+    /// An internal error (a bug) in one of safe-wrangler's own verbs (`EX_SOFTWARE`).
+    pub const SOFTWARE: u8 = 70;
+}
+
+/// Nothing aborts (issue 10): a panic never reaches the user as a crash. The release profile keeps
+/// `panic = "abort"` (no unwinding tables on the hot path); the panic hook runs before the abort
+/// and ends the process itself with the code the current way in promises:
+/// - a listing verb (`log | head -1`, `doctor | head`) whose reader went away ends quietly with 0,
+///   as `head` expects; any other internal error prints one line and exits [`exit::SOFTWARE`];
+/// - the wrapper exits [`exit::REFUSED`]: wrangler was not run;
+/// - the hook blocks (its own handler answers the agent), never fails open.
+pub mod fail {
+    use std::io::Write as _;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    static CODE: AtomicU8 = AtomicU8::new(super::exit::SOFTWARE);
+    static HANDLER: OnceLock<fn(&str) -> u8> = OnceLock::new();
+
+    /// The exit code a panic ends with from now on.
+    pub fn exit_code(code: u8) {
+        CODE.store(code, Ordering::SeqCst);
+    }
+
+    /// A way in that must answer someone itself on a panic (the hook): `handler` gets the message
+    /// and returns the exit code. It must not panic (write with `write!`, ignoring errors).
+    pub fn handler(handler: fn(&str) -> u8) {
+        let _ = HANDLER.set(handler);
+    }
+
+    /// A write to stdout or stderr failed because the reader went away (`println!` panics).
+    fn broken_pipe(message: &str) -> bool {
+        message.starts_with("failed printing to std")
+            && (message.contains("Broken pipe") || message.contains("os error 32"))
+    }
+
+    /// Installs the panic hook; `main` calls this first.
+    pub fn install() {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            if let Some(handler) = HANDLER.get() {
+                std::process::exit(i32::from(handler(&message)));
+            }
+            let code = CODE.load(Ordering::SeqCst);
+            if broken_pipe(&message) {
+                let quiet = if code == super::exit::SOFTWARE {
+                    0
+                } else {
+                    code
+                };
+                std::process::exit(i32::from(quiet));
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "safe-wrangler: internal error (a bug, please report it): {}",
+                super::display::escape(&message)
+            );
+            std::process::exit(i32::from(code));
+        }));
+    }
 }
 
 /// The most we read of any project or user file (configs, `.env`, policies, event files).
@@ -109,8 +174,12 @@ pub fn run(world: &World) -> u8 {
         && let Some(verb) = args.first().and_then(|a| a.to_str())
         && cli::OWN_VERBS.contains(&verb)
     {
+        if verb == "hook" {
+            fail::exit_code(2);
+        }
         return cli::run_own(world, args);
     }
+    fail::exit_code(exit::REFUSED);
     let shown = if program.starts_with(OWN_NAME) {
         OWN_NAME
     } else {
@@ -384,8 +453,10 @@ pub fn assess(
     })
 }
 
+/// One line on stderr; a closed or broken stderr never changes what the wrapper does.
 fn say(line: &str) {
-    eprintln!("safe-wrangler: {line}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "safe-wrangler: {line}");
 }
 
 /// One guarded call at the edge: what it is, and where its audit lines go.

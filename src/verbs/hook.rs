@@ -329,18 +329,35 @@ pub fn deny_output(agent: Agent, reason: &str) -> Value {
     }
 }
 
-/// Blocks when something is wrong with the hook itself: never fail open.
+/// Blocks when something is wrong with the hook itself: never fail open. Never panics: when
+/// Cursor's JSON answer cannot be written, exit 2 is the block that remains.
 fn block(agent: Option<Agent>, reason: &str) -> u8 {
+    use std::io::Write as _;
     let reason = crate::display::escape(reason);
     if agent == Some(Agent::Cursor) {
-        println!(
-            "{}",
-            deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"))
-        );
-        return 0;
+        let answer = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
+        if writeln!(std::io::stdout(), "{answer}")
+            .and_then(|()| std::io::stdout().flush())
+            .is_ok()
+        {
+            return 0;
+        }
     }
-    eprintln!("safe-wrangler hook: {reason}");
+    let _ = writeln!(std::io::stderr(), "safe-wrangler hook: {reason}");
     2
+}
+
+/// The agent being answered, for the panic handler (`Agent::ALL` index; `u8::MAX`: none yet).
+static ANSWERING: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(u8::MAX);
+
+/// A panic inside the hook is a block ([`crate::fail`]).
+fn block_on_panic(message: &str) -> u8 {
+    let agent = Agent::ALL
+        .get(usize::from(
+            ANSWERING.load(std::sync::atomic::Ordering::SeqCst),
+        ))
+        .copied();
+    block(agent, &format!("internal error: {message}"))
 }
 
 /// Runs the verb: `hook <agent>` or `hook install <agent> [--project | --user]`.
@@ -369,6 +386,13 @@ pub fn run(world: &World, args: &[String]) -> u8 {
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn answer(world: &World, agent: Agent) -> u8 {
+    if let Some(i) = Agent::ALL.iter().position(|a| *a == agent) {
+        ANSWERING.store(
+            u8::try_from(i).unwrap_or(u8::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+    crate::fail::handler(block_on_panic);
     std::thread::spawn(move || {
         std::thread::sleep(DEADLINE);
         let code = block(
@@ -391,12 +415,28 @@ fn answer(world: &World, agent: Agent) -> u8 {
     let Some(command) = call.command else {
         return 0;
     };
+    // A debug build's way to prove that an internal error blocks (tests/it/abort.rs); release
+    // builds ignore it.
+    #[cfg(debug_assertions)]
+    assert!(
+        !world.env.is_set("SAFE_WRANGLER_DEBUG_PANIC"),
+        "SAFE_WRANGLER_DEBUG_PANIC is set"
+    );
     let cwd = call.cwd.unwrap_or_else(|| world.cwd.clone());
     match judge(agent, &command, &world.env, &cwd, world.exe.as_deref()) {
         Verdict::Allow => 0,
         Verdict::Deny(reason) => {
-            println!("{}", deny_output(agent, &reason));
-            0
+            use std::io::Write as _;
+            let answer = deny_output(agent, &reason);
+            let written =
+                writeln!(std::io::stdout(), "{answer}").and_then(|()| std::io::stdout().flush());
+            if written.is_ok() {
+                return 0;
+            }
+            // The answer did not reach the agent: exit 2 blocks on its own (for Cursor too: it
+            // is all that is left).
+            let _ = writeln!(std::io::stderr(), "safe-wrangler hook: {reason}");
+            2
         }
     }
 }

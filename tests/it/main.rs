@@ -2,6 +2,7 @@
 //! One integration test crate: the built binary in temp dirs (util), with a fake wrangler
 //! (wrapper), a real pseudo-terminal (pty), and the command table against wrangler's own list
 //! (table).
+mod abort;
 mod audit;
 mod cases;
 mod doctor;
