@@ -21,10 +21,10 @@ pub use crate::verbs::{doctor, hook, protect, scripts};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use classify::Operation;
+pub use crate::core::assess::Assessment;
+pub use crate::edge::gather::{resolved, user_policy_paths};
 use context::{Context, Env};
 use policy::Decision;
-use wrangler::argv::Invocation;
 
 /// Exit codes of safe-wrangler itself (sysexits where one fits); otherwise wrangler's own.
 pub mod exit {
@@ -188,156 +188,8 @@ pub fn run(world: &World) -> u8 {
     guard(world, shown, args)
 }
 
-/// Everything the pure core says about one call.
-#[derive(Debug, Clone)]
-pub struct Assessment {
-    pub invocation: Invocation,
-    pub operation: Operation,
-    pub context: Context,
-    pub ruling: policy::Ruling,
-    /// The policy in force.
-    pub policy: policy::Policy,
-    /// The directory wrangler would work in (after `--cwd`).
-    pub dir: PathBuf,
-    /// The config file consulted for the target's name, or why it could not be read.
-    pub config: Option<Result<PathBuf, wrangler::config::ConfigError>>,
-    /// The Worker the call acts on, when known (`--name`, else the config's name for the env).
-    pub worker: Option<String>,
-}
-
-/// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,
-/// then `~/.config/safe-wrangler/config.jsonc` under `$HOME` and under the home directory the
-/// system's user database gives (which no environment variable can move, so an agent cannot
-/// escape a `lock_project_policy` by pointing `XDG_CONFIG_HOME` or `HOME` elsewhere).
-#[must_use]
-pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
-    let tail = "safe-wrangler/config.jsonc";
-    let mut paths = Vec::new();
-    if let Some(x) = env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        paths.push(PathBuf::from(x).join(tail));
-    }
-    if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
-        paths.push(PathBuf::from(home).join(".config").join(tail));
-    }
-    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
-        paths.push(user.dir.join(".config").join(tail));
-    }
-    let mut seen = Vec::new();
-    paths.retain(|p| {
-        let fresh = !seen.contains(p);
-        seen.push(p.clone());
-        fresh
-    });
-    paths
-}
-
-/// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
-/// fills unset variables from the `.env` files it loads before it reads `CLOUDFLARE_ENV` (the
-/// user's `--env-file`s, else `.env` and `.env.local`). Two files that disagree are read as the
-/// top level, which is production unless the policy says otherwise (we do not guess dotenv's
-/// precedence).
-fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Option<String> {
-    if inv.has("env")
-        || world
-            .env
-            .get("CLOUDFLARE_ENV")
-            .is_some_and(|v| !v.is_empty())
-    {
-        return None;
-    }
-    let user_files = inv.values("env-file");
-    let files: Vec<PathBuf> = if user_files.is_empty() {
-        credentials::default_env_files(dir, None)
-    } else {
-        user_files.iter().map(|f| dir.join(f)).collect()
-    };
-    let mut values: Vec<String> = files
-        .iter()
-        .filter_map(|f| read_regular(f).ok())
-        .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
-        .collect();
-    // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
-    // is read as the top level, never as a named (non-production) environment.
-    for v in &mut values {
-        if v.contains('$') {
-            v.clear();
-        }
-    }
-    values.dedup();
-    match values.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        _ => Some(String::new()),
-    }
-}
-
-/// The major version of the wrangler package that would run: the nearest `node_modules`
-/// wrangler (where the lookup finds it), else the npm package behind `SAFE_WRANGLER_REAL` or the
-/// first `wrangler` on PATH (a global install: `.../wrangler/bin/wrangler.js`). Our command table
-/// describes wrangler 4; an older one has other defaults (its data commands are remote by default).
-fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
-    let local = dir
-        .ancestors()
-        .map(|d| d.join("node_modules/wrangler/package.json"))
-        .find(|p| p.is_file());
-    let manifest = local.or_else(|| {
-        let me = world
-            .exe
-            .as_deref()
-            .and_then(|e| std::fs::canonicalize(e).ok());
-        let candidates = world
-            .env
-            .get("SAFE_WRANGLER_REAL")
-            .map(PathBuf::from)
-            .into_iter()
-            .chain(
-                std::env::split_paths(world.env.get("PATH").unwrap_or_default())
-                    .map(|d| d.join("wrangler")),
-            );
-        candidates
-            .filter_map(|c| std::fs::canonicalize(c).ok())
-            .find(|c| Some(c) != me.as_ref())
-            .filter(|real| real.ends_with("bin/wrangler.js"))
-            .and_then(|real| Some(real.parent()?.parent()?.join("package.json")))
-    })?;
-    let value: serde_json::Value = serde_json::from_slice(&read_regular(&manifest).ok()?).ok()?;
-    let version = value.get("version")?.as_str()?;
-    // An unreadable version is not wrangler 4 as far as we know.
-    Some(version.split('.').next()?.parse().unwrap_or(0))
-}
-
-/// A directory as wrangler ends up in it: `--cwd` is a `chdir` (so the kernel resolves `..` and
-/// symlinks: canonicalize when it exists), a script's directory goes through node's `path.resolve`
-/// (`..` removed by the text). Searching upwards from `foo/../shop` must not search `foo`.
-#[must_use]
-pub fn resolved(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
-    }
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
-/// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
-fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
-    match inv.value("env") {
-        Some(e) => Some(e.to_owned()),
-        None if inv.has("env") => Some(String::new()),
-        None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
-    }
-}
-
-/// Reads, classifies and decides, measuring the terminal only when the decision needs it.
+/// Reads (gather), then classifies and decides (the pure core), measuring the terminal only
+/// when the decision needs it.
 ///
 /// # Errors
 /// A policy file that cannot be used (exit 78).
@@ -346,111 +198,26 @@ pub fn assess(
     args: &[OsString],
     terminal: impl FnOnce() -> bool,
 ) -> Result<Assessment, policy::PolicyError> {
-    let invocation = wrangler::argv::parse(args);
-    let dir = resolved(&match invocation.value("cwd") {
-        Some(c) if !c.is_empty() => world.cwd.join(c),
-        _ => world.cwd.clone(),
-    });
-    let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
-    let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
-    let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
-        Some(e) => Some(e),
-        None => dotenv_env.as_deref(),
-    };
-    // WRANGLER_CI_OVERRIDE_NAME renames the Worker; wrangler also fills it from the `.env` files
-    // it loads (any value there counts: it is never downgraded to preview).
-    let dotenv_name = if world
-        .env
-        .get("WRANGLER_CI_OVERRIDE_NAME")
-        .is_some_and(|v| !v.is_empty())
-    {
-        None
-    } else {
-        let user_files = invocation.values("env-file");
-        let files: Vec<PathBuf> = if user_files.is_empty() {
-            credentials::default_env_files(&dir, env_file_selection(world, &invocation).as_deref())
-        } else {
-            user_files.iter().map(|f| dir.join(f)).collect()
-        };
-        files
-            .iter()
-            .filter_map(|f| read_regular(f).ok())
-            .find_map(|c| credentials::dotenv_value(&c, "WRANGLER_CI_OVERRIDE_NAME"))
-    };
-    let name_override = world
-        .env
-        .str("WRANGLER_CI_OVERRIDE_NAME")
-        .filter(|v| !v.is_empty())
-        .or(dotenv_name.as_deref());
-    // wrangler searches for the config from the directory of a script argument (`path.dirname`;
-    // also given as the hidden `--script` flag), else from the working directory.
-    let script = invocation
-        .positionals
-        .first()
-        .map(String::as_str)
-        .or_else(|| invocation.value("script"));
-    let search_from = match (invocation.path.as_str(), script) {
-        ("deploy" | "dev" | "versions upload" | "preview", Some(script))
-            if !invocation.has("config") =>
-        {
-            resolved(&dir.join(Path::new(script).parent().unwrap_or(Path::new(""))))
-        }
-        _ => dir.clone(),
-    };
-    // The config is read only when the class depends on it or a human must confirm: local work
-    // pays nothing for it.
-    let redirect = invocation.command.is_some_and(|c| c.config_redirect);
-    let load = || {
-        let flag = invocation.value("config");
-        let found = wrangler::config::locate(&search_from, flag, redirect)?;
-        let redirected = redirect
-            && wrangler::config::locate(&search_from, flag, false).as_ref() != Some(&found);
-        Some(wrangler::config::load(&found).map(|mut cfg| {
-            cfg.redirected = redirected;
-            cfg
-        }))
-    };
-    let mut config = classify::needs_config(&invocation).then(load).flatten();
-    let operation = classify::classify(
-        &invocation,
-        cloudflare_env,
-        name_override,
-        // Only a data command not already marked --local can be moved by the version.
-        invocation
-            .command
-            .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
-            && invocation.boolean("local") != Some(true)
-            && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4),
-        config.as_ref(),
-        &policy.targets,
-    );
-    let gated = operation.class.needs_approval();
-    if gated && config.is_none() {
-        config = load();
-    }
-    let context = Context::detect(&world.env, gated && terminal(), &context::RealDisk);
-    let worker = invocation
-        .value("name")
-        .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
-        .map(str::to_owned)
-        .or_else(|| match &config {
-            Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
-            _ => None,
-        });
-    let phrase = policy::confirm_phrase(&operation, &invocation, worker.as_deref());
-    let config = config.map(|c| c.map(|cfg| cfg.path));
-    let ruling = policy::decide(&operation, &context, &policy, &phrase);
-    Ok(Assessment {
-        invocation,
-        operation,
-        context,
-        ruling,
-        policy,
-        dir,
-        config,
-        worker,
+    assess_as(world, args, |env, gated| {
+        Context::detect(env, gated && terminal(), &context::RealDisk)
     })
+}
+
+/// [`assess`] with the caller's [`Context`] made by `context` (given the environment and whether
+/// the call needs approval): the hook says "agent" this way.
+///
+/// # Errors
+/// A policy file that cannot be used (exit 78).
+pub fn assess_as(
+    world: &World,
+    args: &[OsString],
+    context: impl FnOnce(&Env, bool) -> Context,
+) -> Result<Assessment, policy::PolicyError> {
+    let invocation = wrangler::argv::parse(args);
+    let project = edge::gather::gather(world, &invocation)?;
+    let gated = crate::core::assess::gated(&invocation, &project);
+    let context = context(&world.env, gated);
+    Ok(crate::core::assess::assess(&invocation, &project, &context))
 }
 
 /// One line on stderr; a closed or broken stderr never changes what the wrapper does.
@@ -588,21 +355,15 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         Decision::Run { credential } => credential.clone(),
         Decision::Confirm { .. } => policy::Credential::None,
     };
+    // A token the policy names but CI did not set is refused by the core for gated work; read and
+    // preview work runs without it (wrangler explains what it needs).
     let token = match &credential {
         policy::Credential::None => None,
-        policy::Credential::Token(var) => match world.env.get(var).filter(|v| !v.is_empty()) {
-            Some(v) => Some(v.to_owned()),
-            None if a.operation.class.needs_approval() => {
-                let reason = format!(
-                    "{var}, which holds the token for {} work in CI, is not set",
-                    a.operation.class.as_str()
-                );
-                let hint = "set it from your CI secrets for this job, or ask a human to run: {cmd}";
-                return call.refuse(&reason, hint);
-            }
-            // Read and preview work without a token: wrangler explains what it needs.
-            None => None,
-        },
+        policy::Credential::Token(var) => world
+            .env
+            .get(var)
+            .filter(|v| !v.is_empty())
+            .map(std::ffi::OsStr::to_owned),
     };
 
     let real = match find_wrangler(world, &a.dir) {
@@ -610,21 +371,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         Err(code) => return code,
     };
 
-    let user_env_files = a.invocation.values("env-file");
-    let dotenv_env = env_file_selection(world, &a.invocation);
-    let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, dotenv_env.as_deref(), |p| {
-        read_regular(p).ok()
-    });
-    if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {
-        let reason = format!(
-            "{}:{line} sets {var}, and wrangler would use it instead of your OAuth login",
-            file.display()
-        );
-        return call.refuse(
-            &reason,
-            "remove the credential from that file (keep tokens in CI secrets), then run {cmd} again",
-        );
-    }
+    let dotenv = a.dotenv.clone();
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
         let summary = format!(

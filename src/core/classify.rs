@@ -394,6 +394,15 @@ pub fn classify(
     op(v, row.destructive, facts, routes)
 }
 
+/// The Worker named explicitly: `--name`, else `WRANGLER_CI_OVERRIDE_NAME` (wrangler's order; the
+/// config's name comes after both, see [`crate::core::assess::worker`]).
+#[must_use]
+pub fn explicit_worker<'a>(inv: &'a Invocation, name_override: Option<&'a str>) -> Option<&'a str> {
+    inv.value("name")
+        .filter(|n| !n.is_empty())
+        .or(name_override.filter(|n| !n.is_empty()))
+}
+
 /// Whether the Worker a call acts on is known and is none of the production environments'
 /// Workers: `--name`, `WRANGLER_CI_OVERRIDE_NAME` or an `[env.X] name` can point a "staging" call
 /// at the production Worker, so without the config, or with any name override, it is not.
@@ -408,11 +417,7 @@ fn acts_on_a_non_production_worker(
     let Some(Ok(cfg)) = config else { return false };
     // A name given on the command line or by WRANGLER_CI_OVERRIDE_NAME can be any Worker, and the
     // config (which `--config` lets the caller choose) cannot tell whether it is a production one.
-    if let Some(named) = inv
-        .value("name")
-        .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
-    {
+    if let Some(named) = explicit_worker(inv, name_override) {
         facts.push(format!(
             "the Worker is named explicitly ({named:?}): it may be a production Worker"
         ));

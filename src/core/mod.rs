@@ -2,6 +2,7 @@
 //! the policy and its decision, credential shapes and how we display user input. Pure functions
 //! over values (the reads it still does are being moved into the gather step, issue 10).
 
+pub mod assess;
 pub mod classify;
 pub mod context;
 pub mod display;

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod confirm;
 pub mod credentials;
 pub mod exec;
+pub mod gather;
 pub mod resolve;

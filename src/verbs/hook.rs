@@ -22,10 +22,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::context::Context;
 use crate::context::Env;
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
-use crate::{World, assess};
+use crate::{World, assess_as};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,18 @@ impl Agent {
         Agent::Copilot,
         Agent::Cursor,
     ];
+
+    /// How the core's reasons say an agent is calling.
+    #[must_use]
+    pub fn evidence(self) -> &'static str {
+        match self {
+            Agent::Claude => "asked through `safe-wrangler hook claude`",
+            Agent::Codex => "asked through `safe-wrangler hook codex`",
+            Agent::Gemini => "asked through `safe-wrangler hook gemini`",
+            Agent::Copilot => "asked through `safe-wrangler hook copilot`",
+            Agent::Cursor => "asked through `safe-wrangler hook cursor`",
+        }
+    }
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -232,16 +245,14 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                     None => cwd.to_path_buf(),
                 };
                 let args: Vec<OsString> = inv.argv.iter().map(|a| OsString::from(expand_tilde(a, home))).collect();
-                if let Some(reason) = candidates.into_iter().find_map(|mut candidate| {
-                    // The hook knows it is an agent, whatever the environment says.
-                    candidate.0.push(("AI_AGENT".into(), agent.name().into()));
+                if let Some(reason) = candidates.into_iter().find_map(|candidate| {
                     let world = World {
                         argv: std::iter::once(OsString::from("wrangler")).chain(args.iter().cloned()).collect(),
                         env: candidate,
                         cwd: dir.clone(),
                         exe: exe.map(Path::to_path_buf),
                     };
-                    deny_reason(&world, &args)
+                    deny_reason(&world, &args, agent)
                 }) {
                     reasons.push(reason);
                 }
@@ -282,8 +293,11 @@ fn pinned_other_than_4(command: &str) -> Option<String> {
 }
 
 /// Why the core would not run this call for an agent, if it would not.
-fn deny_reason(world: &World, args: &[OsString]) -> Option<String> {
-    let a = match assess(world, args, || false) {
+fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String> {
+    // The hook knows it answers an agent, whatever the environment says.
+    let a = match assess_as(world, args, |env, _| {
+        Context::agent_hook(agent.evidence(), env, &crate::context::RealDisk)
+    }) {
         Ok(a) => a,
         Err(e) => return Some(format!("bad policy file {e}")),
     };

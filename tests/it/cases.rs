@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 
 use crate::util::Sandbox;
 
-struct Case {
-    file: String,
-    line_no: usize,
-    line: String,
-    class: String,
-    expect: Vec<(String, String)>,
-    env: Vec<(String, String)>,
-    argv: Vec<String>,
+pub struct Case {
+    pub file: String,
+    pub line_no: usize,
+    pub line: String,
+    pub class: String,
+    pub expect: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
+    pub argv: Vec<String>,
 }
 
-fn cases_dir() -> PathBuf {
+pub fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
 }
 
-fn parse_cases() -> Vec<Case> {
+pub fn parse_cases() -> Vec<Case> {
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = fs::read_dir(cases_dir())
         .unwrap()
@@ -69,7 +69,7 @@ fn parse_cases() -> Vec<Case> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

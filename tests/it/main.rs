@@ -3,6 +3,7 @@
 //! (wrapper), a real pseudo-terminal (pty), and the command table against wrangler's own list
 //! (table).
 mod abort;
+mod agree;
 mod audit;
 mod cases;
 mod doctor;
