@@ -127,10 +127,12 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
         Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
         Decision::Refuse { reason, hint } => {
-            let cmd = crate::display::command_line("wrangler", args);
-            format!("{reason}; instead: {}", hint.replace("{cmd}", &cmd))
+            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).explain_reason()
         }
     };
+    // Every field that can come from user input is redacted (JSON escapes the rest itself).
+    let redact = crate::secrets::redact;
+    let reason = redact(&reason);
     let sources: Vec<String> = a
         .policy
         .sources
@@ -146,7 +148,7 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         let value = json!({
             "command": op.command,
             "class": op.class,
-            "environment": op.environment,
+            "environment": redact(&op.environment),
             "production": op.production,
             "decision": decision.name(),
             "decided_by": a.ruling.by,
@@ -155,21 +157,21 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
             "rule": op.rule,
             "remote": op.remote,
             "destructive": op.destructive,
-            "why": op.why,
+            "why": redact(&op.why),
             "context": {
                 "terminal": a.context.terminal,
                 "agent": a.context.agent,
                 "ci": a.context.ci,
                 "description": a.context.describe(),
             },
-            "config": config,
-            "worker": a.worker,
+            "config": config.as_deref().map(redact),
+            "worker": a.worker.as_deref().map(redact),
             "routes": op.routes,
-            "facts": op.facts,
+            "facts": op.facts.iter().map(|f| redact(f)).collect::<Vec<_>>(),
         });
         println!("{value}");
     } else {
-        let esc = crate::display::escape;
+        let esc = crate::display::shown;
         println!("command:     {}", esc(&op.command));
         println!(
             "class:       {} (rule {})",

@@ -259,20 +259,10 @@ impl Call<'_> {
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
     fn refuse(&self, reason: &str, hint: &str) -> u8 {
         self.record("refuse", None);
-        let op = &self.a.operation;
-        let cmd = display::command_line(self.shown, self.args);
-        say(&format!(
-            "refused `{cmd}`: {} ({}; rule {}, environment {}): {}",
-            op.class.as_str(),
-            display::escape(&op.why),
-            op.rule,
-            display::escape(policy::environment_label(&op.environment)),
-            display::escape(reason),
-        ));
-        let hint = display::escape(hint).replace("{cmd}", &cmd);
-        match policy::alternative(op) {
-            Some(alt) => say(&format!("instead: {alt}; or {hint}")),
-            None => say(&format!("instead: {hint}")),
+        let refusal =
+            crate::core::refusal::Refusal::new(self.a, self.shown, self.args, reason, hint);
+        for line in refusal.wrapper_lines() {
+            say(&line);
         }
         exit::REFUSED
     }
@@ -379,11 +369,11 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             display::command_line(shown, args),
             a.operation.class.as_str(),
             a.operation.rule,
-            display::escape(policy::environment_label(&a.operation.environment)),
-            display::escape(phrase),
+            display::shown(policy::environment_label(&a.operation.environment)),
+            display::shown(phrase),
         );
         call.record("confirm", Some(&real));
-        let declined = match confirm::ask(&summary, &display::escape(phrase), phrase) {
+        let declined = match confirm::ask(&summary, &display::shown(phrase), phrase) {
             Ok(confirm::Answer::Confirmed) => None,
             Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
             Err(e) => Some(format!("cannot ask on the terminal: {e}")),

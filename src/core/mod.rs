@@ -7,5 +7,6 @@ pub mod classify;
 pub mod context;
 pub mod display;
 pub mod policy;
+pub mod refusal;
 pub mod secrets;
 pub mod wrangler;

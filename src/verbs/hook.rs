@@ -262,7 +262,11 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     if reasons.is_empty() {
         Verdict::Allow
     } else {
-        Verdict::Deny(format!("safe-wrangler: {}", reasons.join(" | ")))
+        // Every part of a reason that came from the command line is redacted and escaped.
+        Verdict::Deny(crate::display::shown(&format!(
+            "safe-wrangler: {}",
+            reasons.join(" | ")
+        )))
     }
 }
 
@@ -302,23 +306,15 @@ fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String>
         Err(e) => return Some(format!("bad policy file {e}")),
     };
     let cmd = crate::display::command_line("wrangler", args);
-    match a.ruling.decision {
+    match &a.ruling.decision {
         Decision::Run { .. } => None,
         Decision::Confirm { .. } => Some(format!(
             "`{cmd}` is {} work and needs a human",
             a.operation.class.as_str()
         )),
-        Decision::Refuse { reason, hint } => {
-            let alt = crate::policy::alternative(&a.operation)
-                .map(|alt| format!("{alt}; or "))
-                .unwrap_or_default();
-            Some(format!(
-                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
-                a.operation.class.as_str(),
-                a.operation.rule,
-                hint.replace("{cmd}", &cmd)
-            ))
-        }
+        Decision::Refuse { reason, hint } => Some(
+            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).hook_reason(),
+        ),
     }
 }
 

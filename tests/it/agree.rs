@@ -166,3 +166,75 @@ fn a_credential_in_an_env_file_is_refused_by_every_way_in() {
     );
     assert!(!out.stdout().contains(DUMMY_TOKEN));
 }
+
+/// One redaction for every field from user input (issue 10): a token given as `--env` or `--name`
+/// shows in no refusal, explain output, audit line or hook answer; a git SHA given to
+/// `--commit-hash` is no credential and stays visible.
+#[test]
+fn every_way_in_redacts_the_same_fields() {
+    let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+    let s = Sandbox::new();
+    fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
+    let log = s.path("audit.log");
+    for argv in [
+        vec!["d1", "execute", "DB", "--remote", "--command", "x", "--env", token],
+        vec!["deploy", "--name", token],
+        vec!["deploy", &format!("--name={token}")],
+    ] {
+        let argv: Vec<String> = argv.into_iter().map(String::from).collect();
+        let v = explain(&s, &s.project(), &argv, &[]);
+        assert!(
+            !v.to_string().contains(token),
+            "explain --json {argv:?}: {v}"
+        );
+        let mut run = s.safe(&["explain", "--"]);
+        for a in &argv {
+            run = run.arg(a);
+        }
+        let out = run.output();
+        assert!(
+            !out.stdout().contains(token),
+            "explain {argv:?}: {}",
+            out.stdout()
+        );
+        let out = wrapper(&s, &s.project(), &argv, &[]);
+        out.assert_code(77);
+        assert!(
+            !out.stderr().contains(token),
+            "refusal {argv:?}: {}",
+            out.stderr()
+        );
+        assert!(out.stderr().contains("<redacted>"), "{}", out.stderr());
+        let out = hook(&s, &s.project(), &argv, &[]);
+        assert!(
+            out.stdout().contains("deny"),
+            "hook {argv:?}: {}",
+            out.stdout()
+        );
+        assert!(
+            !out.stdout().contains(token),
+            "hook {argv:?}: {}",
+            out.stdout()
+        );
+    }
+    let audit = fs::read_to_string(&log).unwrap();
+    assert_eq!(audit.lines().count(), 3, "{audit}");
+    assert!(!audit.contains(token), "{audit}");
+
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let argv: Vec<String> = [
+        "pages",
+        "deploy",
+        "dist",
+        "--project-name",
+        "site",
+        "--commit-hash",
+        sha,
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = wrapper(&s, &s.project(), &argv, &[]);
+    out.assert_code(77);
+    assert!(out.stderr().contains(sha), "{}", out.stderr());
+    assert!(fs::read_to_string(&log).unwrap().contains(sha));
+}
