@@ -177,7 +177,16 @@ fn every_way_in_redacts_the_same_fields() {
     fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
     let log = s.path("audit.log");
     for argv in [
-        vec!["d1", "execute", "DB", "--remote", "--command", "x", "--env", token],
+        vec![
+            "d1",
+            "execute",
+            "DB",
+            "--remote",
+            "--command",
+            "x",
+            "--env",
+            token,
+        ],
         vec!["deploy", "--name", token],
         vec!["deploy", &format!("--name={token}")],
     ] {
@@ -237,4 +246,92 @@ fn every_way_in_redacts_the_same_fields() {
     out.assert_code(77);
     assert!(out.stderr().contains(sha), "{}", out.stderr());
     assert!(fs::read_to_string(&log).unwrap().contains(sha));
+}
+
+/// Every script line the hook sees as a wrangler call, doctor flags (one shell reader): the five
+/// spellings of issue 10, and every line of the hook corpus the hook denies (but those through
+/// safe-wrangler, guarded already).
+#[test]
+fn doctor_flags_every_script_the_hook_sees_as_a_wrangler_call() {
+    let s = Sandbox::new();
+    let corpus =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hook-corpus.txt"))
+            .unwrap();
+    let mut lines: Vec<String> = [
+        "node node_modules/wrangler/bin/wrangler.js deploy",
+        "wr''angler deploy",
+        "timeout 60 wrangler deploy",
+        "sudo -E wrangler deploy",
+        "wrangler deploy",
+    ]
+    .map(String::from)
+    .to_vec();
+    lines.extend(
+        corpus
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(String::from),
+    );
+    let mut scripts = serde_json::Map::new();
+    let mut denied = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
+            "tool_name": "Bash", "tool_input": {"command": line}})
+        .to_string();
+        let mut cmd = s.safe(&["hook", "claude"]).cmd;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = Out(child.wait_with_output().unwrap());
+        out.assert_code(0);
+        // A call through safe-wrangler is guarded already: the hook decides it, doctor does not
+        // flag it.
+        if out.stdout().contains("\"deny\"") && !line.contains("safe-wrangler") {
+            denied += 1;
+            scripts.insert(format!("s{i}"), Value::String(line.clone()));
+        } else {
+            assert!(
+                i >= 5 || line.contains("safe-wrangler"),
+                "the hook allows {line:?}"
+            );
+        }
+    }
+    assert!(
+        denied > 100,
+        "the corpus went missing: {denied} denied lines"
+    );
+    fs::write(
+        s.project().join("package.json"),
+        json!({ "scripts": scripts }).to_string(),
+    )
+    .unwrap();
+    let out = s.safe(&["doctor", "--json"]).output();
+    let report: Value = serde_json::from_str(&out.stdout()).unwrap();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "npm-scripts")
+        .unwrap();
+    let flagged: Vec<&str> = check["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    let missed: Vec<String> = scripts
+        .iter()
+        .filter(|(name, _)| {
+            !flagged
+                .contains(&format!("package.json: scripts.{name} calls wrangler directly").as_str())
+        })
+        .map(|(_, line)| line.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "doctor misses {} of {denied}: {missed:#?}",
+        missed.len()
+    );
 }
