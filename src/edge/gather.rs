@@ -220,10 +220,7 @@ fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
             .get("SAFE_WRANGLER_REAL")
             .map(PathBuf::from)
             .into_iter()
-            .chain(
-                std::env::split_paths(world.env.get("PATH").unwrap_or_default())
-                    .map(|d| d.join("wrangler")),
-            );
+            .chain(crate::resolve::on_path(world.env.get("PATH"), "wrangler"));
         candidates
             .filter_map(|c| std::fs::canonicalize(c).ok())
             .find(|c| Some(c) != me.as_ref())

@@ -134,18 +134,49 @@ pub fn find_real(
             return Ok(p);
         }
     }
-    let path_var = path_var.unwrap_or_default();
-    std::env::split_paths(path_var)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join("wrangler"))
+    on_path(path_var, "wrangler")
         .find(|p| is_executable_file(p) && !me.is_me(p))
         .ok_or(NotFound::Missing)
+}
+
+/// The one PATH walk: `name` in each absolute entry of `path_var`, in order, each path once.
+/// Relative and empty entries (the current directory) are skipped, as sudo-rs does: a project
+/// could plant a `wrangler` there.
+pub fn on_path<'a>(
+    path_var: Option<&'a OsStr>,
+    name: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    std::env::split_paths(path_var.unwrap_or_default())
+        .filter(|d| d.is_absolute())
+        .map(move |d| d.join(name))
+        .filter(move |p| {
+            let fresh = !seen.contains(p);
+            if fresh {
+                seen.push(p.clone());
+            }
+            fresh
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn the_path_walk_takes_absolute_entries_once() {
+        let path = OsStr::new("bin::/usr/bin:./x:/opt/w:/usr/bin");
+        let found: Vec<PathBuf> = on_path(Some(path), "wrangler").collect();
+        assert_eq!(
+            found,
+            [
+                PathBuf::from("/usr/bin/wrangler"),
+                PathBuf::from("/opt/w/wrangler")
+            ]
+        );
+        assert_eq!(on_path(None, "wrangler").count(), 0);
+    }
 
     fn exe(dir: &Path, name: &str, body: &str) -> PathBuf {
         fs::create_dir_all(dir).unwrap();

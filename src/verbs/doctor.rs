@@ -910,17 +910,9 @@ pub fn path_line(exe: Option<&Path>, home: Option<&Path>) -> String {
 
 fn wranglers_on_path(world: &World) -> Option<Vec<OnPath>> {
     let me = resolve::SelfId::of(world.exe.as_deref()?).ok()?;
-    let path = world.env.get("PATH").unwrap_or_default();
-    let mut seen = Vec::new();
     Some(
-        std::env::split_paths(path)
-            .filter(|d| d.is_absolute())
-            .map(|d| d.join("wrangler"))
-            .filter(|p| {
-                let new = !seen.contains(p);
-                seen.push(p.clone());
-                new && is_executable_file(p)
-            })
+        resolve::on_path(world.env.get("PATH"), "wrangler")
+            .filter(|p| is_executable_file(p))
             .map(|p| OnPath {
                 is_safe_wrangler: me.is_me(&p),
                 path: p,
@@ -1055,10 +1047,7 @@ fn startup_files(env: &Env) -> Vec<TextFile> {
 }
 
 fn find_program(env: &Env, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(env.get("PATH").unwrap_or_default())
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| is_executable_file(p))
+    resolve::on_path(env.get("PATH"), name).find(|p| is_executable_file(p))
 }
 
 /// `git check-ignore -q` for one file, run in the project with the caller's environment minus
