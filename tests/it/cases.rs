@@ -91,6 +91,7 @@ fn decision_corpus() {
         cases.len()
     );
     let mut failures = Vec::new();
+    let mut rules_seen = std::collections::BTreeSet::new();
     for case in &cases {
         let s = Sandbox::new();
         let mut dir = s.project();
@@ -116,6 +117,7 @@ fn decision_corpus() {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+        rules_seen.insert(v["rule"].as_str().unwrap_or_default().to_owned());
         let mut wrong = Vec::new();
         if v["class"] != case.class.as_str() {
             wrong.push(format!("class {} (expected {})", v["class"], case.class));
@@ -140,6 +142,13 @@ fn decision_corpus() {
         }
         assert!(s.wrangler_argv().is_none(), "{at}: explain ran wrangler");
     }
+    // Every classifier rule is exercised by at least one case.
+    let missing: Vec<String> = safe_wrangler::classify::Rule::FIXED
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| !rules_seen.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "rules with no corpus case: {missing:?}");
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
