@@ -27,19 +27,84 @@ use context::{Context, Env};
 use policy::Decision;
 
 /// Exit codes of safe-wrangler itself (sysexits where one fits); otherwise wrangler's own.
-pub mod exit {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
     /// Bad usage of safe-wrangler's own verbs (`EX_USAGE`).
-    pub const USAGE: u8 = 64;
-    /// Refused: wrangler was not run (`EX_NOPERM`).
-    pub const REFUSED: u8 = 77;
-    /// A config or policy file that cannot be used (`EX_CONFIG`).
-    pub const CONFIG: u8 = 78;
-    /// The real wrangler was found but could not be executed.
-    pub const CANNOT_EXEC: u8 = 126;
-    /// No real wrangler found (or only safe-wrangler itself, or a loop).
-    pub const NOT_FOUND: u8 = 127;
+    Usage = 64,
     /// An internal error (a bug) in one of safe-wrangler's own verbs (`EX_SOFTWARE`).
-    pub const SOFTWARE: u8 = 70;
+    Software = 70,
+    /// Refused: wrangler was not run (`EX_NOPERM`).
+    Refused = 77,
+    /// A config or policy file that cannot be used (`EX_CONFIG`).
+    Config = 78,
+    /// The real wrangler was found but could not be executed.
+    CannotExec = 126,
+    /// No real wrangler found (or only safe-wrangler itself, or a loop).
+    NotFound = 127,
+}
+
+impl Exit {
+    /// The process exit code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The exit codes as numbers, for the verbs that return them.
+pub mod exit {
+    use super::Exit;
+    /// [`Exit::Usage`].
+    pub const USAGE: u8 = Exit::Usage as u8;
+    /// [`Exit::Refused`].
+    pub const REFUSED: u8 = Exit::Refused as u8;
+    /// [`Exit::Config`].
+    pub const CONFIG: u8 = Exit::Config as u8;
+    /// [`Exit::CannotExec`].
+    pub const CANNOT_EXEC: u8 = Exit::CannotExec as u8;
+    /// [`Exit::NotFound`].
+    pub const NOT_FOUND: u8 = Exit::NotFound as u8;
+    /// [`Exit::Software`].
+    pub const SOFTWARE: u8 = Exit::Software as u8;
+}
+
+/// Why a call ends without handing over to wrangler: one type, one line on stderr, one exit code.
+#[derive(Debug)]
+pub enum Error {
+    /// A policy file that cannot be used.
+    Policy(policy::PolicyError),
+    /// Refused; the refusal was already shown (it has two lines and an audit entry).
+    Refused,
+    /// No real wrangler to run, or one that would lead back to us.
+    NotFound(String),
+    /// The real wrangler could not be executed.
+    CannotExec(String),
+}
+
+impl Error {
+    /// The exit code this error ends with.
+    #[must_use]
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Policy(_) => Exit::Config,
+            Error::Refused => Exit::Refused,
+            Error::NotFound(_) => Exit::NotFound,
+            Error::CannotExec(_) => Exit::CannotExec,
+        }
+    }
+
+    /// Says why on stderr (once; nothing for a refusal already shown) and returns the exit code.
+    fn report(&self) -> u8 {
+        let line = match self {
+            Error::Policy(e) => Some(format!("bad policy file {e}")),
+            Error::Refused => None,
+            Error::NotFound(why) | Error::CannotExec(why) => Some(why.clone()),
+        };
+        if let Some(line) = line {
+            say(&display::escape(&line));
+        }
+        self.exit().code()
+    }
 }
 
 /// Nothing aborts (issue 10): a panic never reaches the user as a crash. The release profile keeps
@@ -257,14 +322,14 @@ impl Call<'_> {
     }
 
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
-    fn refuse(&self, reason: &str, hint: &str) -> u8 {
+    fn refuse(&self, reason: &str, hint: &str) -> Error {
         self.record("refuse", None);
         let refusal =
             crate::core::refusal::Refusal::new(self.a, self.shown, self.args, reason, hint);
         for line in refusal.wrapper_lines() {
             say(&line);
         }
-        exit::REFUSED
+        Error::Refused
     }
 }
 
@@ -285,54 +350,47 @@ fn nesting_depth(env: &Env) -> Result<u32, &'static str> {
     Ok(depth)
 }
 
-/// The real wrangler, or the exit code after saying why there is none.
-fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
+/// The real wrangler, or why there is none.
+fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, Error> {
     let me = world
         .exe
         .as_deref()
-        .and_then(|e| resolve::SelfId::of(e).ok());
-    let Some(me) = me else {
-        say(
-            "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler",
-        );
-        return Err(exit::NOT_FOUND);
-    };
-    match resolve::find_real(
+        .and_then(|e| resolve::SelfId::of(e).ok())
+        .ok_or_else(|| {
+            Error::NotFound(
+                "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler".to_owned(),
+            )
+        })?;
+    resolve::find_real(
         world.env.get("SAFE_WRANGLER_REAL"),
         dir,
         world.env.get("PATH"),
         &me,
-    ) {
-        Ok(p) => Ok(p),
-        Err(resolve::NotFound::Missing) => {
-            say(
-                "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler",
-            );
-            Err(exit::NOT_FOUND)
-        }
-        Err(resolve::NotFound::BadOverride(why)) => {
-            say(&display::escape(&why));
-            Err(exit::NOT_FOUND)
-        }
-    }
+    )
+    .map_err(|e| match e {
+        resolve::NotFound::Missing => Error::NotFound(
+            "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler".to_owned(),
+        ),
+        resolve::NotFound::BadOverride(why) => Error::NotFound(why),
+    })
 }
 
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
-    let depth = match nesting_depth(&world.env) {
-        Ok(d) => d,
-        Err(why) => {
-            say(why);
-            return exit::NOT_FOUND;
-        }
-    };
-    let a = match assess(world, args, confirm::terminal_present) {
-        Ok(a) => a,
-        Err(e) => {
-            say(&display::escape(&format!("bad policy file {e}")));
-            return exit::CONFIG;
-        }
-    };
+    match guarded(world, shown, args) {
+        Ok(never) => match never {},
+        Err(e) => e.report(),
+    }
+}
+
+/// [`guard`]'s steps; returns only when wrangler was not run.
+fn guarded(
+    world: &World,
+    shown: &str,
+    args: &[OsString],
+) -> Result<std::convert::Infallible, Error> {
+    let depth = nesting_depth(&world.env).map_err(|why| Error::NotFound(why.to_owned()))?;
+    let a = assess(world, args, confirm::terminal_present).map_err(Error::Policy)?;
     let call = Call {
         world,
         shown,
@@ -341,7 +399,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         log: audit::log_path(&world.env),
     };
     let credential = match &a.ruling.decision {
-        Decision::Refuse { reason, hint } => return call.refuse(reason, hint),
+        Decision::Refuse { reason, hint } => return Err(call.refuse(reason, hint)),
         Decision::Run { credential } => credential.clone(),
         Decision::Confirm { .. } => policy::Credential::None,
     };
@@ -356,10 +414,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             .map(std::ffi::OsStr::to_owned),
     };
 
-    let real = match find_wrangler(world, &a.dir) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let real = find_wrangler(world, &a.dir)?;
 
     let dotenv = a.dotenv.clone();
 
@@ -380,7 +435,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         };
         if let Some(reason) = declined {
             call.record("declined", Some(&real));
-            return call.refuse(&reason, "ask a human to run it in their terminal: {cmd}");
+            return Err(call.refuse(&reason, "ask a human to run it in their terminal: {cmd}"));
         }
         call.record("confirmed", Some(&real));
     } else {
@@ -401,6 +456,8 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         dir: a.dir.clone(),
     };
     let err = exec::exec(launch);
-    say(&format!("cannot run {}: {err}", exec::shown(&real)));
-    exit::CANNOT_EXEC
+    Err(Error::CannotExec(format!(
+        "cannot run {}: {err}",
+        exec::shown(&real)
+    )))
 }
