@@ -16,7 +16,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared", "wrangler")
+SHARED = os.environ.get("SAFE_WRANGLER_SHARED") or os.path.join(HERE, "..", "..", "shared", "wrangler")
 
 commands = json.load(open(os.path.join(SHARED, "commands.json")))
 classes = {tuple(c["path"]): c for c in json.load(open(os.path.join(SHARED, "classes.json")))["commands"]}
