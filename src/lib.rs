@@ -170,32 +170,7 @@ pub mod fail {
     }
 }
 
-/// The most we read of any project or user file (configs, `.env`, policies, event files).
-const MAX_FILE: u64 = 8 << 20;
-
-/// Reads a file only if it is a regular file of sane size: a FIFO or a device named as a config,
-/// `.env` or event file must never make safe-wrangler (or a hook) wait forever.
-///
-/// # Errors
-/// Not a regular file, too large, or unreadable.
-pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_FILE {
-        return Err(std::io::Error::other("larger than 8 MiB"));
-    }
-    std::fs::read(path)
-}
-
-/// [`read_regular`] as UTF-8 text.
-///
-/// # Errors
-/// As [`read_regular`], or not UTF-8.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(read_regular(path)?).map_err(|_| std::io::Error::other("not UTF-8 text"))
-}
+pub use crate::edge::files::{read_regular, read_text};
 
 /// The outside world, gathered once by `main`.
 #[derive(Debug, Clone)]
@@ -264,7 +239,7 @@ pub fn assess(
     terminal: impl FnOnce() -> bool,
 ) -> Result<Assessment, policy::PolicyError> {
     assess_as(world, args, |env, gated| {
-        Context::detect(env, gated && terminal(), &context::RealDisk)
+        Context::detect(env, gated && terminal(), &crate::edge::files::RealDisk)
     })
 }
 

@@ -133,18 +133,6 @@ pub trait Disk {
     fn is_dir(&self, path: &str) -> bool;
 }
 
-/// The real file system.
-pub struct RealDisk;
-
-impl Disk for RealDisk {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
-        crate::read_regular(std::path::Path::new(path)).ok()
-    }
-    fn is_dir(&self, path: &str) -> bool {
-        std::path::Path::new(path).is_dir()
-    }
-}
-
 fn numeric(v: Option<&str>) -> bool {
     v.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }

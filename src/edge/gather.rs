@@ -14,7 +14,7 @@ use crate::core::assess::Project;
 use crate::credentials;
 use crate::policy;
 use crate::wrangler::argv::Invocation;
-use crate::wrangler::config::{self, Config, ConfigError};
+use crate::wrangler::config::{Config, ConfigError};
 use crate::{World, classify, read_regular};
 
 /// Each file read at most once per call.
@@ -122,9 +122,10 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
     };
     let redirect = inv.command.is_some_and(|c| c.config_redirect);
     let flag = inv.value("config");
-    let found = config::locate(&search_from, flag, redirect)?;
-    let redirected = redirect && config::locate(&search_from, flag, false).as_ref() != Some(&found);
-    Some(config::load(&found).map(|mut cfg| {
+    let found = crate::edge::files::locate_config(&search_from, flag, redirect)?;
+    let redirected = redirect
+        && crate::edge::files::locate_config(&search_from, flag, false).as_ref() != Some(&found);
+    Some(crate::edge::files::load_config(&found).map(|mut cfg| {
         cfg.redirected = redirected;
         cfg
     }))

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod confirm;
 pub mod credentials;
 pub mod exec;
+pub mod files;
 pub mod gather;
 pub mod resolve;

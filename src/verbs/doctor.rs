@@ -1203,7 +1203,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
         &local_bin(world, &world.cwd),
     );
 
-    let located = config::locate(&world.cwd, None, false);
+    let located = crate::edge::files::locate_config(&world.cwd, None, false);
     let project = project_secrets(&project_files(world, &root, located.as_deref()));
 
     let oauth = oauth_files(env).map(|files| {
@@ -1217,7 +1217,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
 
     let policy_result = policy_check(&loaded);
     let targets = loaded.map(|p| p.targets).unwrap_or_default();
-    let cfg = located.as_deref().map(config::load);
+    let cfg = located.as_deref().map(crate::edge::files::load_config);
     let shown_config = located
         .as_deref()
         .map(|p| relative(p, &root))

@@ -300,7 +300,7 @@ fn pinned_other_than_4(command: &str) -> Option<String> {
 fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String> {
     // The hook knows it answers an agent, whatever the environment says.
     let a = match assess_as(world, args, |env, _| {
-        Context::agent_hook(agent.evidence(), env, &crate::context::RealDisk)
+        Context::agent_hook(agent.evidence(), env, &crate::edge::files::RealDisk)
     }) {
         Ok(a) => a,
         Err(e) => return Some(format!("bad policy file {e}")),
