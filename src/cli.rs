@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use clap::Parser;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
@@ -103,6 +103,84 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     }
 }
 
+/// `explain --json`: one object, the contract scripts read (README "safe-wrangler's own
+/// commands"). Field order is the output order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Explanation {
+    pub command: String,
+    pub class: crate::wrangler::Class,
+    /// `""` is the top level.
+    pub environment: String,
+    pub production: bool,
+    /// `run`, `confirm` or `refuse`.
+    pub decision: String,
+    pub decided_by: String,
+    /// The policy files in force.
+    pub policy: Vec<String>,
+    pub reason: String,
+    pub rule: String,
+    pub remote: bool,
+    pub destructive: bool,
+    pub why: String,
+    pub context: ExplainedContext,
+    pub config: Option<String>,
+    pub worker: Option<String>,
+    pub routes: Vec<String>,
+    pub facts: Vec<String>,
+}
+
+/// The caller, in [`Explanation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainedContext {
+    pub terminal: bool,
+    pub agent: Option<String>,
+    pub ci: Option<serde_json::Value>,
+    pub description: String,
+}
+
+impl Explanation {
+    /// The explanation of `a`, with the reason, policy sources and config already worded.
+    fn of(
+        a: &crate::Assessment,
+        reason: String,
+        sources: Vec<String>,
+        config: Option<&str>,
+    ) -> Self {
+        let op = &a.operation;
+        let redact = crate::secrets::redact;
+        Explanation {
+            command: op.command.clone(),
+            class: op.class,
+            environment: redact(&op.environment),
+            production: op.production,
+            decision: a.ruling.decision.name().to_owned(),
+            decided_by: a.ruling.by.clone(),
+            policy: sources,
+            reason,
+            rule: op.rule.clone(),
+            remote: op.remote,
+            destructive: op.destructive,
+            why: redact(&op.why),
+            context: ExplainedContext {
+                terminal: a.context.terminal,
+                agent: a.context.agent.map(str::to_owned),
+                ci: a
+                    .context
+                    .ci
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c).ok()),
+                description: a.context.describe(),
+            },
+            config: config.map(redact),
+            worker: a.worker.as_deref().map(redact),
+            routes: op.routes.clone(),
+            facts: op.facts.iter().map(|f| redact(f)).collect(),
+        }
+    }
+}
+
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
     let a = match assess(world, args, crate::confirm::terminal_present) {
         Ok(a) => a,
@@ -145,31 +223,14 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         None => None,
     };
     if as_json {
-        let value = json!({
-            "command": op.command,
-            "class": op.class,
-            "environment": redact(&op.environment),
-            "production": op.production,
-            "decision": decision.name(),
-            "decided_by": a.ruling.by,
-            "policy": sources,
-            "reason": reason,
-            "rule": op.rule,
-            "remote": op.remote,
-            "destructive": op.destructive,
-            "why": redact(&op.why),
-            "context": {
-                "terminal": a.context.terminal,
-                "agent": a.context.agent,
-                "ci": a.context.ci,
-                "description": a.context.describe(),
-            },
-            "config": config.as_deref().map(redact),
-            "worker": a.worker.as_deref().map(redact),
-            "routes": op.routes,
-            "facts": op.facts.iter().map(|f| redact(f)).collect::<Vec<_>>(),
-        });
-        println!("{value}");
+        let value = Explanation::of(&a, reason.clone(), sources.clone(), config.as_deref());
+        match serde_json::to_string(&value) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("safe-wrangler: explain: {e}");
+                return exit::SOFTWARE;
+            }
+        }
     } else {
         let esc = crate::display::shown;
         println!("command:     {}", esc(&op.command));

@@ -22,7 +22,12 @@ fn explain(s: &Sandbox, dir: &Path, argv: &[String], env: &[(String, String)]) -
     }
     let out = run.output();
     assert_eq!(out.code(), Some(0), "explain {argv:?}: {}", out.stderr());
-    serde_json::from_str(out.stdout().trim()).unwrap()
+    // The typed contract reads every answer back whole.
+    let typed: safe_wrangler::cli::Explanation = serde_json::from_str(out.stdout().trim())
+        .unwrap_or_else(|e| panic!("explain {argv:?}: {e}: {}", out.stdout()));
+    let value: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), value);
+    value
 }
 
 fn wrapper(s: &Sandbox, dir: &Path, argv: &[String], env: &[(String, String)]) -> Out {
