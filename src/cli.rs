@@ -10,12 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
 
-/// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
-
-/// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
-/// ever shadow one.
-pub const PLANNED_VERBS: &[&str] = &[];
+pub use crate::core::{OWN_VERBS, PLANNED_VERBS};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -65,7 +65,7 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
         let kebab = if raw_flag.starts_with('-') {
             format!(
                 "--{}",
-                crate::wrangler::argv::kebab(raw_flag.trim_start_matches('-'))
+                crate::wrangler::kebab(raw_flag.trim_start_matches('-'))
             )
         } else {
             raw_flag.to_owned()

@@ -10,3 +10,10 @@ pub mod policy;
 pub mod refusal;
 pub mod secrets;
 pub mod wrangler;
+
+/// The verbs safe-wrangler answers itself when called by its own name.
+pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
+
+/// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
+/// ever shadow one.
+pub const PLANNED_VERBS: &[&str] = &[];

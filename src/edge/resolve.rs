@@ -13,6 +13,9 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Where the original `node_modules/.bin/wrangler` is kept while protected.
+pub const ORIGINAL: &str = ".wrangler.safe-wrangler-original";
+
 /// Why no real wrangler could be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFound {
@@ -121,7 +124,7 @@ pub fn find_real(
     for modules in dir.ancestors().map(|d| d.join("node_modules")) {
         let candidates = [
             modules.join(".bin/wrangler"),
-            modules.join(".bin").join(crate::protect::ORIGINAL),
+            modules.join(".bin").join(ORIGINAL),
             modules.join("wrangler/bin/wrangler.js"),
         ];
         if !candidates.iter().any(|c| c.exists()) {
@@ -226,15 +229,8 @@ mod tests {
             "#!/usr/bin/env node\n",
         );
         assert_eq!(find_real(None, t.path(), None, &me), Ok(script.clone()));
-        symlink(
-            "../wrangler/bin/wrangler.js",
-            bin.join(crate::protect::ORIGINAL),
-        )
-        .unwrap();
-        assert_eq!(
-            find_real(None, t.path(), None, &me),
-            Ok(bin.join(crate::protect::ORIGINAL))
-        );
+        symlink("../wrangler/bin/wrangler.js", bin.join(ORIGINAL)).unwrap();
+        assert_eq!(find_real(None, t.path(), None, &me), Ok(bin.join(ORIGINAL)));
     }
 
     #[test]

@@ -285,7 +285,7 @@ impl Parser<'_, '_> {
     pub(super) fn safe_wrangler(&mut self, ctx: &Ctx, args: &[Word]) {
         if let Some(first) = args.first()
             && !first.expanded
-            && crate::cli::OWN_VERBS.contains(&first.value.as_str())
+            && crate::core::OWN_VERBS.contains(&first.value.as_str())
         {
             return;
         }

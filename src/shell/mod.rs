@@ -34,7 +34,7 @@
 //!   (with or without `--`), `pnpm exec|dlx|wrangler`, `pnpx`, `yarn exec|dlx|run|wrangler`,
 //!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`.
 //! - `safe-wrangler ...` is reported with `via: "safe-wrangler"` (already guarded), except its own
-//!   verbs ([`crate::cli::OWN_VERBS`]), which are not wrangler calls.
+//!   verbs ([`crate::core::OWN_VERBS`]), which are not wrangler calls.
 //!
 //! # What is uncertain (fail closed)
 //!
