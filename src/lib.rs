@@ -1,9 +1,9 @@
 //! safe-wrangler: a guard in front of Cloudflare's `wrangler`.
 //!
-//! One call, end to end (DESIGN.md): argv, env and cwd come in as values ([`World`]); the pure core
-//! reads wrangler's argv ([`wrangler::argv`]), classifies it ([`classify`]), detects the caller
-//! ([`context`]) and decides ([`policy`]); the edge here prompts ([`confirm`]), finds the real
-//! wrangler ([`resolve`]) and hands over with exec ([`exec`]).
+//! One call, end to end (DESIGN.md, README "How it is built"): argv, env and cwd come in as values
+//! ([`World`]); argv -> `Invocation` ([`wrangler::argv`]) -> `Project` (every file and OS read, once:
+//! [`edge::gather`]) -> `Operation` and `Ruling` (pure: [`core::assess`]) -> effects: the prompt
+//! ([`confirm`]), the real wrangler ([`resolve`]), the audit line ([`audit`]) and exec ([`exec`]).
 
 pub mod cli;
 pub mod core;
