@@ -488,4 +488,57 @@ mod tests {
             assert!(!p.why.is_empty());
         }
     }
+
+    /// A small deterministic generator (xorshift): many random texts without a new dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[usize::try_from(self.next() % from.len() as u64).unwrap_or(0)]
+        }
+    }
+
+    /// Property: whatever surrounds it (separators, glued names, quotes, multi-byte text), a bare
+    /// legacy token never survives [`redact`], a git SHA always does, redaction is idempotent and
+    /// never panics.
+    #[test]
+    fn redaction_properties_on_random_text() {
+        let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let around = [
+            " ", "-", "_", "\"", "'", "=", ":", "/", "shop-", "-staging", "é", "文", "\n", "",
+            "x ", "--env ", "--name=", "(", ")",
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let text = format!(
+                "{}{}{}{}{}{}",
+                rng.pick(&around),
+                rng.pick(&around),
+                token,
+                rng.pick(&around),
+                sha,
+                rng.pick(&around)
+            );
+            let once = redact(&text);
+            let glued_to_word = once.contains(token);
+            // A token glued to letters or digits (not `-` or `_`) is part of a longer word: not a
+            // bare token, and not claimed to be redacted.
+            let before = text.split(token).next().unwrap_or_default();
+            let after = text.split(token).nth(1).unwrap_or_default();
+            let joined = before.chars().last().is_some_and(char::is_alphanumeric)
+                || after.chars().next().is_some_and(char::is_alphanumeric);
+            assert!(!glued_to_word || joined, "{text:?} -> {once:?}");
+            assert!(
+                once.contains(sha) || text.split(sha).count() < 2,
+                "{text:?} -> {once:?}"
+            );
+            assert_eq!(redact(&once), once, "{text:?}");
+        }
+    }
 }
