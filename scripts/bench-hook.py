@@ -5,6 +5,8 @@ For every line of tests/hook-corpus.txt it spawns the release binary with Claude
 PreToolUse JSON on stdin and times the call; as a baseline measured in the same run it spawns
 `/bin/cat` (which reads the same stdin and exits) the same way. Prints p50/p99 of both and the
 ratio. Usage: scripts/bench-hook.py [ROUNDS]   (builds the release binary first)
+With SAFE_WRANGLER_BENCH_BEFORE=<an older safe-wrangler binary>, that binary is timed too,
+interleaved with this one, so a change is measured before and after in the same run.
 """
 import json
 import os
@@ -18,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
 binary = os.path.join(ROOT, "target/release/safe-wrangler")
+before = os.environ.get("SAFE_WRANGLER_BENCH_BEFORE")
 lines = []
 with open(os.path.join(ROOT, "tests/hook-corpus.txt"), encoding="utf-8") as f:
     for raw in f:
@@ -45,7 +48,7 @@ with tempfile.TemporaryDirectory() as project:
         proc = subprocess.run(argv, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=project)
         return time.perf_counter() - start, proc
 
-    hook, base, denied = [], [], 0
+    hook, base, old, denied = [], [], [], 0
     for _ in range(rounds):
         for cmd in lines:
             payload = json.dumps({"session_id": "bench", "cwd": project, "hook_event_name": "PreToolUse",
@@ -57,6 +60,9 @@ with tempfile.TemporaryDirectory() as project:
             hook.append(t)
             t, _ = timed(["/bin/cat"], payload)
             base.append(t)
+            if before:
+                t, _ = timed([before, "hook", "claude"], payload)
+                old.append(t)
 
 def pct(xs, p):
     xs = sorted(xs)
@@ -64,5 +70,7 @@ def pct(xs, p):
 
 print(f"calls: {len(hook)} ({len(lines)} command lines x {rounds}), denied: {denied}")
 print(f"hook claude: p50 {pct(hook, 0.50):.2f} ms  p99 {pct(hook, 0.99):.2f} ms  mean {statistics.mean(hook) * 1000:.2f} ms")
+if old:
+    print(f"before:      p50 {pct(old, 0.50):.2f} ms  p99 {pct(old, 0.99):.2f} ms  mean {statistics.mean(old) * 1000:.2f} ms")
 print(f"/bin/cat:    p50 {pct(base, 0.50):.2f} ms  p99 {pct(base, 0.99):.2f} ms  (process spawn baseline)")
 print(f"ratio p50 {pct(hook, 0.5) / pct(base, 0.5):.2f}  p99 {pct(hook, 0.99) / pct(base, 0.99):.2f}  (target: p99 under 5 ms)")

@@ -7,7 +7,7 @@ must recognise. Deterministic (fixed seed), so the file only changes when this s
 
     scripts/gen-hook-corpus.py > tests/hook-corpus.txt
 
-The corpus is benchmark and regression data for src/shell.rs (`corpus_lines_parse`,
+The corpus is benchmark and regression data for src/shell/ (`corpus_lines_parse`,
 `corpus_speed`); it carries no expected results.
 """
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generate src/wrangler/table.rs from ../shared/wrangler/{commands,classes}.json.
+"""Generate src/core/wrangler/table.rs from ../shared/wrangler/{commands,classes}.json.
 
 The generated file is committed; `cargo test` (tests/table.rs) fails when it drifts from
 commands.json, so re-run this script after updating the shared facts:
 
-    python3 scripts/gen-table.py > src/wrangler/table.rs && cargo fmt
+    python3 scripts/gen-table.py > src/core/wrangler/table.rs && cargo fmt
 
 Class mapping (../shared/wrangler/README.md): destructive -> production (and destructive=true),
 secret -> production (secret=true), auth -> local except `auth token` (prints a credential:
@@ -16,7 +16,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared", "wrangler")
+SHARED = os.environ.get("SAFE_WRANGLER_SHARED") or os.path.join(HERE, "..", "..", "shared", "wrangler")
 
 commands = json.load(open(os.path.join(SHARED, "commands.json")))
 classes = {tuple(c["path"]): c for c in json.load(open(os.path.join(SHARED, "classes.json")))["commands"]}

@@ -5,17 +5,12 @@
 use std::ffi::OsString;
 
 use clap::Parser;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
 
-/// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
-
-/// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
-/// ever shadow one.
-pub const PLANNED_VERBS: &[&str] = &[];
+pub use crate::core::{OWN_VERBS, PLANNED_VERBS};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,6 +98,84 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     }
 }
 
+/// `explain --json`: one object, the contract scripts read (README "safe-wrangler's own
+/// commands"). Field order is the output order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Explanation {
+    pub command: String,
+    pub class: crate::wrangler::Class,
+    /// `""` is the top level.
+    pub environment: String,
+    pub production: bool,
+    /// `run`, `confirm` or `refuse`.
+    pub decision: String,
+    pub decided_by: String,
+    /// The policy files in force.
+    pub policy: Vec<String>,
+    pub reason: String,
+    pub rule: String,
+    pub remote: bool,
+    pub destructive: bool,
+    pub why: String,
+    pub context: ExplainedContext,
+    pub config: Option<String>,
+    pub worker: Option<String>,
+    pub routes: Vec<String>,
+    pub facts: Vec<String>,
+}
+
+/// The caller, in [`Explanation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainedContext {
+    pub terminal: bool,
+    pub agent: Option<String>,
+    pub ci: Option<serde_json::Value>,
+    pub description: String,
+}
+
+impl Explanation {
+    /// The explanation of `a`, with the reason, policy sources and config already worded.
+    fn of(
+        a: &crate::Assessment,
+        reason: String,
+        sources: Vec<String>,
+        config: Option<&str>,
+    ) -> Self {
+        let op = &a.operation;
+        let redact = crate::secrets::redact;
+        Explanation {
+            command: op.command.clone(),
+            class: op.class,
+            environment: redact(&op.environment),
+            production: op.production,
+            decision: a.ruling.decision.name().to_owned(),
+            decided_by: a.ruling.by.clone(),
+            policy: sources,
+            reason,
+            rule: op.rule.clone(),
+            remote: op.remote,
+            destructive: op.destructive,
+            why: redact(&op.why),
+            context: ExplainedContext {
+                terminal: a.context.terminal,
+                agent: a.context.agent.map(str::to_owned),
+                ci: a
+                    .context
+                    .ci
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c).ok()),
+                description: a.context.describe(),
+            },
+            config: config.map(redact),
+            worker: a.worker.as_deref().map(redact),
+            routes: op.routes.clone(),
+            facts: op.facts.iter().map(|f| redact(f)).collect(),
+        }
+    }
+}
+
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
     let a = match assess(world, args, crate::confirm::terminal_present) {
         Ok(a) => a,
@@ -127,10 +200,12 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
         Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
         Decision::Refuse { reason, hint } => {
-            let cmd = crate::display::command_line("wrangler", args);
-            format!("{reason}; instead: {}", hint.replace("{cmd}", &cmd))
+            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).explain_reason()
         }
     };
+    // Every field that can come from user input is redacted (JSON escapes the rest itself).
+    let redact = crate::secrets::redact;
+    let reason = redact(&reason);
     let sources: Vec<String> = a
         .policy
         .sources
@@ -143,33 +218,16 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         None => None,
     };
     if as_json {
-        let value = json!({
-            "command": op.command,
-            "class": op.class,
-            "environment": op.environment,
-            "production": op.production,
-            "decision": decision.name(),
-            "decided_by": a.ruling.by,
-            "policy": sources,
-            "reason": reason,
-            "rule": op.rule,
-            "remote": op.remote,
-            "destructive": op.destructive,
-            "why": op.why,
-            "context": {
-                "terminal": a.context.terminal,
-                "agent": a.context.agent,
-                "ci": a.context.ci,
-                "description": a.context.describe(),
-            },
-            "config": config,
-            "worker": a.worker,
-            "routes": op.routes,
-            "facts": op.facts,
-        });
-        println!("{value}");
+        let value = Explanation::of(&a, reason.clone(), sources.clone(), config.as_deref());
+        match serde_json::to_string(&value) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("safe-wrangler: explain: {e}");
+                return exit::SOFTWARE;
+            }
+        }
     } else {
-        let esc = crate::display::escape;
+        let esc = crate::display::shown;
         println!("command:     {}", esc(&op.command));
         println!(
             "class:       {} (rule {})",

@@ -1,76 +1,176 @@
 //! safe-wrangler: a guard in front of Cloudflare's `wrangler`.
 //!
-//! One call, end to end (DESIGN.md): argv, env and cwd come in as values ([`World`]); the pure core
-//! reads wrangler's argv ([`wrangler::argv`]), classifies it ([`classify`]), detects the caller
-//! ([`context`]) and decides ([`policy`]); the edge here prompts ([`confirm`]), finds the real
-//! wrangler ([`resolve`]) and hands over with exec ([`exec`]).
+//! One call, end to end (DESIGN.md, README "How it is built"): argv, env and cwd come in as values
+//! ([`World`]); argv -> `Invocation` ([`wrangler::argv`]) -> `Project` (every file and OS read, once:
+//! [`edge::gather`]) -> `Operation` and `Ruling` (pure: [`core::assess`]) -> effects: the prompt
+//! ([`confirm`]), the real wrangler ([`resolve`]), the audit line ([`audit`]) and exec ([`exec`]).
 
-pub mod audit;
-pub mod classify;
 pub mod cli;
-pub mod confirm;
-pub mod context;
-pub mod credentials;
-pub mod display;
-pub mod doctor;
-pub mod exec;
-pub mod hook;
-pub mod policy;
-pub mod protect;
-pub mod resolve;
-pub mod scripts;
-pub mod secrets;
+pub mod core;
+pub mod edge;
 pub mod shell;
-pub mod wrangler;
+pub mod verbs;
+
+// The layout (README "How it is built"): `core/` decides without reading files or starting
+// processes, `edge/` touches the world, `verbs/` are safe-wrangler's own commands. The short paths
+// (`crate::policy`, `safe_wrangler::wrangler`, ...) stay as aliases.
+pub use crate::core::{classify, context, display, policy, secrets, wrangler};
+pub use crate::edge::{audit, confirm, credentials, exec, resolve};
+pub use crate::verbs::{doctor, hook, protect, scripts};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use classify::Operation;
+pub use crate::core::assess::Assessment;
+pub use crate::edge::gather::{resolved, user_policy_paths};
 use context::{Context, Env};
 use policy::Decision;
-use wrangler::argv::Invocation;
 
 /// Exit codes of safe-wrangler itself (sysexits where one fits); otherwise wrangler's own.
-pub mod exit {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
     /// Bad usage of safe-wrangler's own verbs (`EX_USAGE`).
-    pub const USAGE: u8 = 64;
+    Usage = 64,
+    /// An internal error (a bug) in one of safe-wrangler's own verbs (`EX_SOFTWARE`).
+    Software = 70,
     /// Refused: wrangler was not run (`EX_NOPERM`).
-    pub const REFUSED: u8 = 77;
+    Refused = 77,
     /// A config or policy file that cannot be used (`EX_CONFIG`).
-    pub const CONFIG: u8 = 78;
+    Config = 78,
     /// The real wrangler was found but could not be executed.
-    pub const CANNOT_EXEC: u8 = 126;
+    CannotExec = 126,
     /// No real wrangler found (or only safe-wrangler itself, or a loop).
-    pub const NOT_FOUND: u8 = 127;
+    NotFound = 127,
 }
 
-/// The most we read of any project or user file (configs, `.env`, policies, event files).
-const MAX_FILE: u64 = 8 << 20;
-
-/// Reads a file only if it is a regular file of sane size: a FIFO or a device named as a config,
-/// `.env` or event file must never make safe-wrangler (or a hook) wait forever.
-///
-/// # Errors
-/// Not a regular file, too large, or unreadable.
-pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+impl Exit {
+    /// The process exit code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        self as u8
     }
-    if meta.len() > MAX_FILE {
-        return Err(std::io::Error::other("larger than 8 MiB"));
-    }
-    std::fs::read(path)
 }
 
-/// [`read_regular`] as UTF-8 text.
-///
-/// # Errors
-/// As [`read_regular`], or not UTF-8.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(read_regular(path)?).map_err(|_| std::io::Error::other("not UTF-8 text"))
+/// The exit codes as numbers, for the verbs that return them.
+pub mod exit {
+    use super::Exit;
+    /// [`Exit::Usage`].
+    pub const USAGE: u8 = Exit::Usage as u8;
+    /// [`Exit::Refused`].
+    pub const REFUSED: u8 = Exit::Refused as u8;
+    /// [`Exit::Config`].
+    pub const CONFIG: u8 = Exit::Config as u8;
+    /// [`Exit::CannotExec`].
+    pub const CANNOT_EXEC: u8 = Exit::CannotExec as u8;
+    /// [`Exit::NotFound`].
+    pub const NOT_FOUND: u8 = Exit::NotFound as u8;
+    /// [`Exit::Software`].
+    pub const SOFTWARE: u8 = Exit::Software as u8;
 }
+
+/// Why a call ends without handing over to wrangler: one type, one line on stderr, one exit code.
+#[derive(Debug)]
+pub enum Error {
+    /// A policy file that cannot be used.
+    Policy(policy::PolicyError),
+    /// Refused; the refusal was already shown (it has two lines and an audit entry).
+    Refused,
+    /// No real wrangler to run, or one that would lead back to us.
+    NotFound(String),
+    /// The real wrangler could not be executed.
+    CannotExec(String),
+}
+
+impl Error {
+    /// The exit code this error ends with.
+    #[must_use]
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Policy(_) => Exit::Config,
+            Error::Refused => Exit::Refused,
+            Error::NotFound(_) => Exit::NotFound,
+            Error::CannotExec(_) => Exit::CannotExec,
+        }
+    }
+
+    /// Says why on stderr (once; nothing for a refusal already shown) and returns the exit code.
+    fn report(&self) -> u8 {
+        let line = match self {
+            Error::Policy(e) => Some(format!("bad policy file {e}")),
+            Error::Refused => None,
+            Error::NotFound(why) | Error::CannotExec(why) => Some(why.clone()),
+        };
+        if let Some(line) = line {
+            say(&display::escape(&line));
+        }
+        self.exit().code()
+    }
+}
+
+/// Nothing aborts (issue 10): a panic never reaches the user as a crash. The release profile keeps
+/// `panic = "abort"` (no unwinding tables on the hot path); the panic hook runs before the abort
+/// and ends the process itself with the code the current way in promises:
+/// - a listing verb (`log | head -1`, `doctor | head`) whose reader went away ends quietly with 0,
+///   as `head` expects; any other internal error prints one line and exits [`exit::SOFTWARE`];
+/// - the wrapper exits [`exit::REFUSED`]: wrangler was not run;
+/// - the hook blocks (its own handler answers the agent), never fails open.
+pub mod fail {
+    use std::io::Write as _;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    static CODE: AtomicU8 = AtomicU8::new(super::exit::SOFTWARE);
+    static HANDLER: OnceLock<fn(&str) -> u8> = OnceLock::new();
+
+    /// The exit code a panic ends with from now on.
+    pub fn exit_code(code: u8) {
+        CODE.store(code, Ordering::SeqCst);
+    }
+
+    /// A way in that must answer someone itself on a panic (the hook): `handler` gets the message
+    /// and returns the exit code. It must not panic (write with `write!`, ignoring errors).
+    pub fn handler(handler: fn(&str) -> u8) {
+        let _ = HANDLER.set(handler);
+    }
+
+    /// A write to stdout or stderr failed because the reader went away (`println!` panics).
+    fn broken_pipe(message: &str) -> bool {
+        message.starts_with("failed printing to std")
+            && (message.contains("Broken pipe") || message.contains("os error 32"))
+    }
+
+    /// Installs the panic hook; `main` calls this first.
+    pub fn install() {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            if let Some(handler) = HANDLER.get() {
+                std::process::exit(i32::from(handler(&message)));
+            }
+            let code = CODE.load(Ordering::SeqCst);
+            if broken_pipe(&message) {
+                let quiet = if code == super::exit::SOFTWARE {
+                    0
+                } else {
+                    code
+                };
+                std::process::exit(i32::from(quiet));
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "safe-wrangler: internal error (a bug, please report it): {}",
+                super::display::escape(&message)
+            );
+            std::process::exit(i32::from(code));
+        }));
+    }
+}
+
+pub use crate::edge::files::{read_regular, read_text};
 
 /// The outside world, gathered once by `main`.
 #[derive(Debug, Clone)]
@@ -114,8 +214,12 @@ pub fn run(world: &World) -> u8 {
         && let Some(verb) = args.first().and_then(|a| a.to_str())
         && cli::OWN_VERBS.contains(&verb)
     {
+        if verb == "hook" {
+            fail::exit_code(2);
+        }
         return cli::run_own(world, args);
     }
+    fail::exit_code(exit::REFUSED);
     let shown = if program.starts_with(OWN_NAME) {
         OWN_NAME
     } else {
@@ -124,156 +228,8 @@ pub fn run(world: &World) -> u8 {
     guard(world, shown, args)
 }
 
-/// Everything the pure core says about one call.
-#[derive(Debug, Clone)]
-pub struct Assessment {
-    pub invocation: Invocation,
-    pub operation: Operation,
-    pub context: Context,
-    pub ruling: policy::Ruling,
-    /// The policy in force.
-    pub policy: policy::Policy,
-    /// The directory wrangler would work in (after `--cwd`).
-    pub dir: PathBuf,
-    /// The config file consulted for the target's name, or why it could not be read.
-    pub config: Option<Result<PathBuf, wrangler::config::ConfigError>>,
-    /// The Worker the call acts on, when known (`--name`, else the config's name for the env).
-    pub worker: Option<String>,
-}
-
-/// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,
-/// then `~/.config/safe-wrangler/config.jsonc` under `$HOME` and under the home directory the
-/// system's user database gives (which no environment variable can move, so an agent cannot
-/// escape a `lock_project_policy` by pointing `XDG_CONFIG_HOME` or `HOME` elsewhere).
-#[must_use]
-pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
-    let tail = "safe-wrangler/config.jsonc";
-    let mut paths = Vec::new();
-    if let Some(x) = env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        paths.push(PathBuf::from(x).join(tail));
-    }
-    if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
-        paths.push(PathBuf::from(home).join(".config").join(tail));
-    }
-    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
-        paths.push(user.dir.join(".config").join(tail));
-    }
-    let mut seen = Vec::new();
-    paths.retain(|p| {
-        let fresh = !seen.contains(p);
-        seen.push(p.clone());
-        fresh
-    });
-    paths
-}
-
-/// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
-/// fills unset variables from the `.env` files it loads before it reads `CLOUDFLARE_ENV` (the
-/// user's `--env-file`s, else `.env` and `.env.local`). Two files that disagree are read as the
-/// top level, which is production unless the policy says otherwise (we do not guess dotenv's
-/// precedence).
-fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Option<String> {
-    if inv.has("env")
-        || world
-            .env
-            .get("CLOUDFLARE_ENV")
-            .is_some_and(|v| !v.is_empty())
-    {
-        return None;
-    }
-    let user_files = inv.values("env-file");
-    let files: Vec<PathBuf> = if user_files.is_empty() {
-        credentials::default_env_files(dir, None)
-    } else {
-        user_files.iter().map(|f| dir.join(f)).collect()
-    };
-    let mut values: Vec<String> = files
-        .iter()
-        .filter_map(|f| read_regular(f).ok())
-        .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
-        .collect();
-    // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
-    // is read as the top level, never as a named (non-production) environment.
-    for v in &mut values {
-        if v.contains('$') {
-            v.clear();
-        }
-    }
-    values.dedup();
-    match values.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        _ => Some(String::new()),
-    }
-}
-
-/// The major version of the wrangler package that would run: the nearest `node_modules`
-/// wrangler (where the lookup finds it), else the npm package behind `SAFE_WRANGLER_REAL` or the
-/// first `wrangler` on PATH (a global install: `.../wrangler/bin/wrangler.js`). Our command table
-/// describes wrangler 4; an older one has other defaults (its data commands are remote by default).
-fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
-    let local = dir
-        .ancestors()
-        .map(|d| d.join("node_modules/wrangler/package.json"))
-        .find(|p| p.is_file());
-    let manifest = local.or_else(|| {
-        let me = world
-            .exe
-            .as_deref()
-            .and_then(|e| std::fs::canonicalize(e).ok());
-        let candidates = world
-            .env
-            .get("SAFE_WRANGLER_REAL")
-            .map(PathBuf::from)
-            .into_iter()
-            .chain(
-                std::env::split_paths(world.env.get("PATH").unwrap_or_default())
-                    .map(|d| d.join("wrangler")),
-            );
-        candidates
-            .filter_map(|c| std::fs::canonicalize(c).ok())
-            .find(|c| Some(c) != me.as_ref())
-            .filter(|real| real.ends_with("bin/wrangler.js"))
-            .and_then(|real| Some(real.parent()?.parent()?.join("package.json")))
-    })?;
-    let value: serde_json::Value = serde_json::from_slice(&read_regular(&manifest).ok()?).ok()?;
-    let version = value.get("version")?.as_str()?;
-    // An unreadable version is not wrangler 4 as far as we know.
-    Some(version.split('.').next()?.parse().unwrap_or(0))
-}
-
-/// A directory as wrangler ends up in it: `--cwd` is a `chdir` (so the kernel resolves `..` and
-/// symlinks: canonicalize when it exists), a script's directory goes through node's `path.resolve`
-/// (`..` removed by the text). Searching upwards from `foo/../shop` must not search `foo`.
-#[must_use]
-pub fn resolved(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
-    }
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
-/// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
-fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
-    match inv.value("env") {
-        Some(e) => Some(e.to_owned()),
-        None if inv.has("env") => Some(String::new()),
-        None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
-    }
-}
-
-/// Reads, classifies and decides, measuring the terminal only when the decision needs it.
+/// Reads (gather), then classifies and decides (the pure core), measuring the terminal only
+/// when the decision needs it.
 ///
 /// # Errors
 /// A policy file that cannot be used (exit 78).
@@ -282,115 +238,32 @@ pub fn assess(
     args: &[OsString],
     terminal: impl FnOnce() -> bool,
 ) -> Result<Assessment, policy::PolicyError> {
-    let invocation = wrangler::argv::parse(args);
-    let dir = resolved(&match invocation.value("cwd") {
-        Some(c) if !c.is_empty() => world.cwd.join(c),
-        _ => world.cwd.clone(),
-    });
-    let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
-    let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
-    let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
-        Some(e) => Some(e),
-        None => dotenv_env.as_deref(),
-    };
-    // WRANGLER_CI_OVERRIDE_NAME renames the Worker; wrangler also fills it from the `.env` files
-    // it loads (any value there counts: it is never downgraded to preview).
-    let dotenv_name = if world
-        .env
-        .get("WRANGLER_CI_OVERRIDE_NAME")
-        .is_some_and(|v| !v.is_empty())
-    {
-        None
-    } else {
-        let user_files = invocation.values("env-file");
-        let files: Vec<PathBuf> = if user_files.is_empty() {
-            credentials::default_env_files(&dir, env_file_selection(world, &invocation).as_deref())
-        } else {
-            user_files.iter().map(|f| dir.join(f)).collect()
-        };
-        files
-            .iter()
-            .filter_map(|f| read_regular(f).ok())
-            .find_map(|c| credentials::dotenv_value(&c, "WRANGLER_CI_OVERRIDE_NAME"))
-    };
-    let name_override = world
-        .env
-        .str("WRANGLER_CI_OVERRIDE_NAME")
-        .filter(|v| !v.is_empty())
-        .or(dotenv_name.as_deref());
-    // wrangler searches for the config from the directory of a script argument (`path.dirname`;
-    // also given as the hidden `--script` flag), else from the working directory.
-    let script = invocation
-        .positionals
-        .first()
-        .map(String::as_str)
-        .or_else(|| invocation.value("script"));
-    let search_from = match (invocation.path.as_str(), script) {
-        ("deploy" | "dev" | "versions upload" | "preview", Some(script))
-            if !invocation.has("config") =>
-        {
-            resolved(&dir.join(Path::new(script).parent().unwrap_or(Path::new(""))))
-        }
-        _ => dir.clone(),
-    };
-    // The config is read only when the class depends on it or a human must confirm: local work
-    // pays nothing for it.
-    let redirect = invocation.command.is_some_and(|c| c.config_redirect);
-    let load = || {
-        let flag = invocation.value("config");
-        let found = wrangler::config::locate(&search_from, flag, redirect)?;
-        let redirected = redirect
-            && wrangler::config::locate(&search_from, flag, false).as_ref() != Some(&found);
-        Some(wrangler::config::load(&found).map(|mut cfg| {
-            cfg.redirected = redirected;
-            cfg
-        }))
-    };
-    let mut config = classify::needs_config(&invocation).then(load).flatten();
-    let operation = classify::classify(
-        &invocation,
-        cloudflare_env,
-        name_override,
-        // Only a data command not already marked --local can be moved by the version.
-        invocation
-            .command
-            .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
-            && invocation.boolean("local") != Some(true)
-            && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4),
-        config.as_ref(),
-        &policy.targets,
-    );
-    let gated = operation.class.needs_approval();
-    if gated && config.is_none() {
-        config = load();
-    }
-    let context = Context::detect(&world.env, gated && terminal(), &context::RealDisk);
-    let worker = invocation
-        .value("name")
-        .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
-        .map(str::to_owned)
-        .or_else(|| match &config {
-            Some(Ok(cfg)) => cfg.worker_name(&operation.environment),
-            _ => None,
-        });
-    let phrase = policy::confirm_phrase(&operation, &invocation, worker.as_deref());
-    let config = config.map(|c| c.map(|cfg| cfg.path));
-    let ruling = policy::decide(&operation, &context, &policy, &phrase);
-    Ok(Assessment {
-        invocation,
-        operation,
-        context,
-        ruling,
-        policy,
-        dir,
-        config,
-        worker,
+    assess_as(world, args, |env, gated| {
+        Context::detect(env, gated && terminal(), &crate::edge::files::RealDisk)
     })
 }
 
+/// [`assess`] with the caller's [`Context`] made by `context` (given the environment and whether
+/// the call needs approval): the hook says "agent" this way.
+///
+/// # Errors
+/// A policy file that cannot be used (exit 78).
+pub fn assess_as(
+    world: &World,
+    args: &[OsString],
+    context: impl FnOnce(&Env, bool) -> Context,
+) -> Result<Assessment, policy::PolicyError> {
+    let invocation = wrangler::argv::parse(args);
+    let project = edge::gather::gather(world, &invocation)?;
+    let gated = crate::core::assess::gated(&invocation, &project);
+    let context = context(&world.env, gated);
+    Ok(crate::core::assess::assess(&invocation, &project, &context))
+}
+
+/// One line on stderr; a closed or broken stderr never changes what the wrapper does.
 fn say(line: &str) {
-    eprintln!("safe-wrangler: {line}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "safe-wrangler: {line}");
 }
 
 /// One guarded call at the edge: what it is, and where its audit lines go.
@@ -424,24 +297,14 @@ impl Call<'_> {
     }
 
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
-    fn refuse(&self, reason: &str, hint: &str) -> u8 {
+    fn refuse(&self, reason: &str, hint: &str) -> Error {
         self.record("refuse", None);
-        let op = &self.a.operation;
-        let cmd = display::command_line(self.shown, self.args);
-        say(&format!(
-            "refused `{cmd}`: {} ({}; rule {}, environment {}): {}",
-            op.class.as_str(),
-            display::escape(&op.why),
-            op.rule,
-            display::escape(policy::environment_label(&op.environment)),
-            display::escape(reason),
-        ));
-        let hint = display::escape(hint).replace("{cmd}", &cmd);
-        match policy::alternative(op) {
-            Some(alt) => say(&format!("instead: {alt}; or {hint}")),
-            None => say(&format!("instead: {hint}")),
+        let refusal =
+            crate::core::refusal::Refusal::new(self.a, self.shown, self.args, reason, hint);
+        for line in refusal.wrapper_lines() {
+            say(&line);
         }
-        exit::REFUSED
+        Error::Refused
     }
 }
 
@@ -462,54 +325,47 @@ fn nesting_depth(env: &Env) -> Result<u32, &'static str> {
     Ok(depth)
 }
 
-/// The real wrangler, or the exit code after saying why there is none.
-fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
+/// The real wrangler, or why there is none.
+fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, Error> {
     let me = world
         .exe
         .as_deref()
-        .and_then(|e| resolve::SelfId::of(e).ok());
-    let Some(me) = me else {
-        say(
-            "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler",
-        );
-        return Err(exit::NOT_FOUND);
-    };
-    match resolve::find_real(
+        .and_then(|e| resolve::SelfId::of(e).ok())
+        .ok_or_else(|| {
+            Error::NotFound(
+                "cannot inspect safe-wrangler's own executable, so cannot tell it apart from the real wrangler".to_owned(),
+            )
+        })?;
+    resolve::find_real(
         world.env.get("SAFE_WRANGLER_REAL"),
         dir,
         world.env.get("PATH"),
         &me,
-    ) {
-        Ok(p) => Ok(p),
-        Err(resolve::NotFound::Missing) => {
-            say(
-                "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler",
-            );
-            Err(exit::NOT_FOUND)
-        }
-        Err(resolve::NotFound::BadOverride(why)) => {
-            say(&display::escape(&why));
-            Err(exit::NOT_FOUND)
-        }
-    }
+    )
+    .map_err(|e| match e {
+        resolve::NotFound::Missing => Error::NotFound(
+            "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler".to_owned(),
+        ),
+        resolve::NotFound::BadOverride(why) => Error::NotFound(why),
+    })
 }
 
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
-    let depth = match nesting_depth(&world.env) {
-        Ok(d) => d,
-        Err(why) => {
-            say(why);
-            return exit::NOT_FOUND;
-        }
-    };
-    let a = match assess(world, args, confirm::terminal_present) {
-        Ok(a) => a,
-        Err(e) => {
-            say(&display::escape(&format!("bad policy file {e}")));
-            return exit::CONFIG;
-        }
-    };
+    match guarded(world, shown, args) {
+        Ok(never) => match never {},
+        Err(e) => e.report(),
+    }
+}
+
+/// [`guard`]'s steps; returns only when wrangler was not run.
+fn guarded(
+    world: &World,
+    shown: &str,
+    args: &[OsString],
+) -> Result<std::convert::Infallible, Error> {
+    let depth = nesting_depth(&world.env).map_err(|why| Error::NotFound(why.to_owned()))?;
+    let a = assess(world, args, confirm::terminal_present).map_err(Error::Policy)?;
     let call = Call {
         world,
         shown,
@@ -518,47 +374,24 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         log: audit::log_path(&world.env),
     };
     let credential = match &a.ruling.decision {
-        Decision::Refuse { reason, hint } => return call.refuse(reason, hint),
+        Decision::Refuse { reason, hint } => return Err(call.refuse(reason, hint)),
         Decision::Run { credential } => credential.clone(),
         Decision::Confirm { .. } => policy::Credential::None,
     };
+    // A token the policy names but CI did not set is refused by the core for gated work; read and
+    // preview work runs without it (wrangler explains what it needs).
     let token = match &credential {
         policy::Credential::None => None,
-        policy::Credential::Token(var) => match world.env.get(var).filter(|v| !v.is_empty()) {
-            Some(v) => Some(v.to_owned()),
-            None if a.operation.class.needs_approval() => {
-                let reason = format!(
-                    "{var}, which holds the token for {} work in CI, is not set",
-                    a.operation.class.as_str()
-                );
-                let hint = "set it from your CI secrets for this job, or ask a human to run: {cmd}";
-                return call.refuse(&reason, hint);
-            }
-            // Read and preview work without a token: wrangler explains what it needs.
-            None => None,
-        },
+        policy::Credential::Token(var) => world
+            .env
+            .get(var)
+            .filter(|v| !v.is_empty())
+            .map(std::ffi::OsStr::to_owned),
     };
 
-    let real = match find_wrangler(world, &a.dir) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let real = find_wrangler(world, &a.dir)?;
 
-    let user_env_files = a.invocation.values("env-file");
-    let dotenv_env = env_file_selection(world, &a.invocation);
-    let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, dotenv_env.as_deref(), |p| {
-        read_regular(p).ok()
-    });
-    if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {
-        let reason = format!(
-            "{}:{line} sets {var}, and wrangler would use it instead of your OAuth login",
-            file.display()
-        );
-        return call.refuse(
-            &reason,
-            "remove the credential from that file (keep tokens in CI secrets), then run {cmd} again",
-        );
-    }
+    let dotenv = a.dotenv.clone();
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
         let summary = format!(
@@ -566,18 +399,18 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             display::command_line(shown, args),
             a.operation.class.as_str(),
             a.operation.rule,
-            display::escape(policy::environment_label(&a.operation.environment)),
-            display::escape(phrase),
+            display::shown(policy::environment_label(&a.operation.environment)),
+            display::shown(phrase),
         );
         call.record("confirm", Some(&real));
-        let declined = match confirm::ask(&summary, &display::escape(phrase), phrase) {
+        let declined = match confirm::ask(&summary, &display::shown(phrase), phrase) {
             Ok(confirm::Answer::Confirmed) => None,
             Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
             Err(e) => Some(format!("cannot ask on the terminal: {e}")),
         };
         if let Some(reason) = declined {
             call.record("declined", Some(&real));
-            return call.refuse(&reason, "ask a human to run it in their terminal: {cmd}");
+            return Err(call.refuse(&reason, "ask a human to run it in their terminal: {cmd}"));
         }
         call.record("confirmed", Some(&real));
     } else {
@@ -598,6 +431,8 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         dir: a.dir.clone(),
     };
     let err = exec::exec(launch);
-    say(&format!("cannot run {}: {err}", exec::shown(&real)));
-    exit::CANNOT_EXEC
+    Err(Error::CannotExec(format!(
+        "cannot run {}: {err}",
+        exec::shown(&real)
+    )))
 }

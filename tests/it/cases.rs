@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 
 use crate::util::Sandbox;
 
-struct Case {
-    file: String,
-    line_no: usize,
-    line: String,
-    class: String,
-    expect: Vec<(String, String)>,
-    env: Vec<(String, String)>,
-    argv: Vec<String>,
+pub struct Case {
+    pub file: String,
+    pub line_no: usize,
+    pub line: String,
+    pub class: String,
+    pub expect: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
+    pub argv: Vec<String>,
 }
 
-fn cases_dir() -> PathBuf {
+pub fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
 }
 
-fn parse_cases() -> Vec<Case> {
+pub fn parse_cases() -> Vec<Case> {
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = fs::read_dir(cases_dir())
         .unwrap()
@@ -69,7 +69,7 @@ fn parse_cases() -> Vec<Case> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -91,6 +91,7 @@ fn decision_corpus() {
         cases.len()
     );
     let mut failures = Vec::new();
+    let mut rules_seen = std::collections::BTreeSet::new();
     for case in &cases {
         let s = Sandbox::new();
         let mut dir = s.project();
@@ -116,6 +117,7 @@ fn decision_corpus() {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+        rules_seen.insert(v["rule"].as_str().unwrap_or_default().to_owned());
         let mut wrong = Vec::new();
         if v["class"] != case.class.as_str() {
             wrong.push(format!("class {} (expected {})", v["class"], case.class));
@@ -140,6 +142,13 @@ fn decision_corpus() {
         }
         assert!(s.wrangler_argv().is_none(), "{at}: explain ran wrangler");
     }
+    // Every classifier rule is exercised by at least one case.
+    let missing: Vec<String> = safe_wrangler::classify::Rule::FIXED
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| !rules_seen.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "rules with no corpus case: {missing:?}");
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",

@@ -2,6 +2,8 @@
 //! One integration test crate: the built binary in temp dirs (util), with a fake wrangler
 //! (wrapper), a real pseudo-terminal (pty), and the command table against wrangler's own list
 //! (table).
+mod abort;
+mod agree;
 mod audit;
 mod cases;
 mod doctor;
@@ -10,6 +12,7 @@ mod e2e_guard;
 mod fake_api;
 mod hook;
 mod install;
+mod layout;
 mod policy;
 mod protect;
 mod pty;

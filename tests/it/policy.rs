@@ -392,3 +392,34 @@ fn production_environments_come_from_the_policy() {
         assert_eq!(v["class"], class, "{args:?}");
     }
 }
+
+/// The core decides a missing CI token (issue 10): explain says refuse, as the wrapper does.
+#[test]
+fn a_missing_ci_token_is_refused_by_explain_and_the_wrapper() {
+    let s = Sandbox::new();
+    project(&s);
+    let out = github(
+        &s,
+        s.safe(&["explain", "--json", "deploy"]),
+        "refs/heads/main",
+        "push",
+    )
+    .env_remove("CF_DEPLOY_TOKEN")
+    .output();
+    out.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["decision"], "refuse", "{v}");
+    assert_eq!(v["decided_by"], "ci-token-missing", "{v}");
+    let out = github(&s, s.shim(&["deploy"]), "refs/heads/main", "push")
+        .env_remove("CF_DEPLOY_TOKEN")
+        .output();
+    out.assert_code(77);
+    assert!(
+        out.stderr().contains(
+            "CF_DEPLOY_TOKEN, which holds the token for production work in CI, is not set"
+        ),
+        "{}",
+        out.stderr()
+    );
+    assert!(s.wrangler_argv().is_none());
+}

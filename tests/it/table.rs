@@ -2,10 +2,20 @@
 //! (wrangler's own command registry).
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shared wrangler facts: `../shared/wrangler` next to the repository, or
+/// `$SAFE_WRANGLER_SHARED` (a checkout elsewhere, such as a git worktree).
+fn shared() -> PathBuf {
+    std::env::var_os("SAFE_WRANGLER_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wrangler"),
+        PathBuf::from,
+    )
+}
 
 fn commands_json() -> serde_json::Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wrangler/commands.json");
+    let p = shared().join("commands.json");
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -67,4 +77,36 @@ fn own_verbs_shadow_no_wrangler_command() {
             "`{verb}` would shadow `wrangler {verb}`"
         );
     }
+}
+
+/// The committed table is exactly what `scripts/gen-table.py` writes from the shared facts (flags
+/// and classes, not only command paths), formatted as `cargo fmt` leaves it.
+#[test]
+fn the_table_is_regenerated_whole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(root.join("scripts/gen-table.py"))
+        .env("SAFE_WRANGLER_SHARED", shared())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("table.rs");
+    std::fs::write(&generated, &out.stdout).unwrap();
+    let fmt = Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .arg(&generated)
+        .status()
+        .unwrap();
+    assert!(fmt.success());
+    let committed = std::fs::read_to_string(root.join("src/core/wrangler/table.rs")).unwrap();
+    let generated = std::fs::read_to_string(&generated).unwrap();
+    assert!(
+        committed == generated,
+        "src/core/wrangler/table.rs differs from what scripts/gen-table.py writes; regenerate it"
+    );
 }

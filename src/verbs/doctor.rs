@@ -215,93 +215,16 @@ pub struct Package {
     pub scripts: Result<Vec<(String, String)>, String>,
 }
 
-/// Programs that run the command that follows them (after their own flags).
-const RUNNERS: &[&str] = &[
-    "npx",
-    "bunx",
-    "pnpx",
-    "exec",
-    "env",
-    "cross-env",
-    "time",
-    "nohup",
-    "command",
-    "sh",
-    "bash",
-    "zsh",
-    "dotenv",
-    "dotenvx",
-];
-
-/// Package managers: `yarn wrangler`, `pnpm exec wrangler`, `npm exec wrangler`, `bun x wrangler`.
-const PACKAGE_MANAGERS: &[&str] = &["npm", "pnpm", "yarn", "bun"];
-
-/// Their sub-commands that run a binary.
-const RUN_BINARY: &[&str] = &["exec", "x", "dlx", "run"];
-
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(k, _)| {
-        !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    })
-}
-
-/// The program a word names: its last path component without an `@version`.
-fn program_name(word: &str) -> &str {
-    let base = word.rsplit('/').next().unwrap_or(word);
-    match base.split_once('@') {
-        Some((name, _)) if !name.is_empty() => name,
-        _ => base,
-    }
-}
-
-/// Whether a package.json script runs `wrangler` itself (not `safe-wrangler`): as a command, or
-/// through `npx`, a package manager, `env`, `sh -c`, `cross-env` and the like. Each shell
-/// command (split at `;`, `&&`, `|`, parentheses, quotes, back-ticks) is read from its first word.
+/// Whether a package.json script runs `wrangler` itself (not `safe-wrangler`), read by the agent
+/// hook's shell reader ([`crate::shell::find_wrangler`]): every script line the hook sees as a
+/// wrangler call (or cannot read with certainty while it mentions wrangler) is flagged here.
 #[must_use]
 pub fn calls_wrangler(command: &str) -> bool {
-    command
-        .split(['\n', ';', '|', '&', '(', ')', '`', '"', '\'', '{', '}'])
-        .any(|segment| {
-            let words: Vec<&str> = segment.split_whitespace().collect();
-            let mut i = 0;
-            while words.get(i).is_some_and(|w| is_assignment(w)) {
-                i += 1;
-            }
-            while let Some(word) = words.get(i) {
-                let name = program_name(word);
-                if name == "wrangler" || name == crate::protect::SECOND_BIN {
-                    return true;
-                }
-                let is_pm = PACKAGE_MANAGERS.contains(&name);
-                if !is_pm && !RUNNERS.contains(&name) {
-                    return false;
-                }
-                i += 1;
-                if name.starts_with("dotenv")
-                    && let Some(dashes) = words[i..].iter().position(|w| *w == "--")
-                {
-                    i += dashes + 1;
-                    continue;
-                }
-                let skip = |i: &mut usize| {
-                    while words
-                        .get(*i)
-                        .is_some_and(|w| w.starts_with('-') || is_assignment(w))
-                    {
-                        *i += 1;
-                    }
-                };
-                skip(&mut i);
-                if is_pm && words.get(i).is_some_and(|w| RUN_BINARY.contains(w)) {
-                    // `npm run x` runs the script x, not a binary; the others fall back to bins.
-                    if name == "npm" && words[i] == "run" {
-                        return false;
-                    }
-                    i += 1;
-                    skip(&mut i);
-                }
-            }
-            false
+    crate::shell::find_wrangler(command)
+        .iter()
+        .any(|f| match f {
+            crate::shell::Finding::Wrangler(inv) => !inv.guarded(),
+            crate::shell::Finding::Uncertain { .. } => true,
         })
 }
 
@@ -987,17 +910,9 @@ pub fn path_line(exe: Option<&Path>, home: Option<&Path>) -> String {
 
 fn wranglers_on_path(world: &World) -> Option<Vec<OnPath>> {
     let me = resolve::SelfId::of(world.exe.as_deref()?).ok()?;
-    let path = world.env.get("PATH").unwrap_or_default();
-    let mut seen = Vec::new();
     Some(
-        std::env::split_paths(path)
-            .filter(|d| d.is_absolute())
-            .map(|d| d.join("wrangler"))
-            .filter(|p| {
-                let new = !seen.contains(p);
-                seen.push(p.clone());
-                new && is_executable_file(p)
-            })
+        resolve::on_path(world.env.get("PATH"), "wrangler")
+            .filter(|p| is_executable_file(p))
             .map(|p| OnPath {
                 is_safe_wrangler: me.is_me(&p),
                 path: p,
@@ -1132,10 +1047,7 @@ fn startup_files(env: &Env) -> Vec<TextFile> {
 }
 
 fn find_program(env: &Env, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(env.get("PATH").unwrap_or_default())
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| is_executable_file(p))
+    resolve::on_path(env.get("PATH"), name).find(|p| is_executable_file(p))
 }
 
 /// `git check-ignore -q` for one file, run in the project with the caller's environment minus
@@ -1291,7 +1203,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
         &local_bin(world, &world.cwd),
     );
 
-    let located = config::locate(&world.cwd, None, false);
+    let located = crate::edge::files::locate_config(&world.cwd, None, false);
     let project = project_secrets(&project_files(world, &root, located.as_deref()));
 
     let oauth = oauth_files(env).map(|files| {
@@ -1305,7 +1217,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
 
     let policy_result = policy_check(&loaded);
     let targets = loaded.map(|p| p.targets).unwrap_or_default();
-    let cfg = located.as_deref().map(config::load);
+    let cfg = located.as_deref().map(crate::edge::files::load_config);
     let shown_config = located
         .as_deref()
         .map(|p| relative(p, &root))
@@ -1389,6 +1301,14 @@ mod tests {
             "dotenv -e .env.prod -- wrangler deploy",
             "tsc; wrangler types",
             "(cd worker && wrangler deploy)",
+            // The five spellings of issue 10: the hook's reader catches them all, so doctor does.
+            "node node_modules/wrangler/bin/wrangler.js deploy",
+            "wr''angler deploy",
+            "timeout 60 wrangler deploy",
+            "sudo -E wrangler deploy",
+            // What the hook cannot rule out it counts (fail closed): doctor flags it too.
+            "npm run wrangler",
+            "node scripts/wrangler.js",
         ] {
             assert!(calls_wrangler(yes), "{yes}");
         }
@@ -1396,10 +1316,8 @@ mod tests {
             "safe-wrangler deploy",
             "npx safe-wrangler deploy",
             "vite build",
-            "npm run wrangler",
             "tsc --project wrangler",
             "echo use wrangler.toml",
-            "node scripts/wrangler.js",
             "",
         ] {
             assert!(!calls_wrangler(no), "{no}");

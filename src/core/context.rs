@@ -118,7 +118,8 @@ pub struct CiRun {
 pub struct Context {
     /// A terminal we can prompt on (`/dev/tty`) with a human's stdio attached to it.
     pub terminal: bool,
-    /// The agent marker variable that is set, if any.
+    /// What says an AI agent is calling: the agent marker variable that is set, or the hook's
+    /// own words (the hook knows it answers an agent, whatever the environment says).
     pub agent: Option<&'static str>,
     /// The CI provider's variables, if a provider announced itself.
     pub ci: Option<CiRun>,
@@ -130,18 +131,6 @@ pub trait Disk {
     fn read(&self, path: &str) -> Option<Vec<u8>>;
     /// Whether a directory exists.
     fn is_dir(&self, path: &str) -> bool;
-}
-
-/// The real file system.
-pub struct RealDisk;
-
-impl Disk for RealDisk {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
-        crate::read_regular(std::path::Path::new(path)).ok()
-    }
-    fn is_dir(&self, path: &str) -> bool {
-        std::path::Path::new(path).is_dir()
-    }
 }
 
 fn numeric(v: Option<&str>) -> bool {
@@ -247,11 +236,34 @@ impl Context {
         }
     }
 
+    /// The caller as the agent hook sees it: an agent (`evidence` says how we know), never at a
+    /// terminal; CI is read from `env` as usual.
+    #[must_use]
+    pub fn agent_hook(evidence: &'static str, env: &Env, disk: &dyn Disk) -> Context {
+        Context {
+            terminal: false,
+            agent: Some(evidence),
+            ..Context::detect(env, false, disk)
+        }
+    }
+
+    /// How we know an agent is calling: "CLAUDECODE is set", or the hook's words.
+    #[must_use]
+    pub fn agent_evidence(&self) -> Option<String> {
+        self.agent.map(|a| {
+            if AGENT_MARKERS.contains(&a) {
+                format!("{a} is set")
+            } else {
+                a.to_owned()
+            }
+        })
+    }
+
     /// A short description for explain and the audit log.
     #[must_use]
     pub fn describe(&self) -> String {
         match (self.agent, &self.ci, self.terminal) {
-            (Some(a), _, _) => format!("agent ({a} is set)"),
+            (Some(_), _, _) => format!("agent ({})", self.agent_evidence().unwrap_or_default()),
             (None, Some(ci), _) if !ci.inconsistencies.is_empty() => {
                 format!(
                     "CI ({}, not genuine: {})",

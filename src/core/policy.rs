@@ -365,7 +365,7 @@ pub fn mismatch(rule: &ApprovedCi, run: &CiRun, class: Class) -> Option<String> 
 pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> Ruling {
     let class = op.class;
     let ask_human = format!("ask a human to run it in their terminal: {}", "{cmd}");
-    if let Some(marker) = ctx.agent {
+    if let Some(evidence) = ctx.agent_evidence() {
         if !class.needs_approval() {
             return ruling(
                 Decision::Run {
@@ -375,7 +375,7 @@ pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> R
             );
         }
         let reason = format!(
-            "an AI agent is calling ({marker} is set) and {} work needs a human",
+            "an AI agent is calling ({evidence}) and {} work needs a human",
             class.as_str()
         );
         return ruling(

@@ -38,10 +38,7 @@ pub fn looks_secret(word: &str) -> bool {
     let prefixed = ["cfut_", "cfat_", "cfk_"]
         .iter()
         .any(|p| body.starts_with(p));
-    let legacy = body.len() == 40
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let legacy = crate::secrets::bare_legacy_token(body);
     let assignment = word
         .split_once('=')
         .is_some_and(|(k, _)| crate::credentials::is_credential(k));
@@ -68,7 +65,7 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
         let kebab = if raw_flag.starts_with('-') {
             format!(
                 "--{}",
-                crate::wrangler::argv::kebab(raw_flag.trim_start_matches('-'))
+                crate::wrangler::kebab(raw_flag.trim_start_matches('-'))
             )
         } else {
             raw_flag.to_owned()
@@ -120,13 +117,34 @@ fn redact_value(value: &str) -> String {
     }
 }
 
-/// Escapes control characters and bidi overrides (`\u{..}`), keeping ordinary text.
+/// A user-derived field (environment, Worker, target, reason) as it may be shown on a terminal:
+/// credentials redacted ([`crate::secrets::redact`]), then [`escape`]d.
+#[must_use]
+pub fn shown(text: &str) -> String {
+    escape(&crate::secrets::redact(text))
+}
+
+/// Characters that print nothing or reorder what follows: fd's set (`src/sanitize.rs`) of
+/// invisible and format characters, besides the control characters.
+fn invisible(ch: char) -> bool {
+    matches!(ch,
+        '\u{ad}'                       // soft hyphen
+        | '\u{180e}'                   // Mongolian vowel separator
+        | '\u{200b}'..='\u{200f}'      // zero width, LRM/RLM
+        | '\u{202a}'..='\u{202e}'      // bidi embeddings and overrides
+        | '\u{2060}'..='\u{206f}'      // word joiner, invisible operators, bidi isolates
+        | '\u{feff}'                   // BOM / zero-width no-break space
+        | '\u{fff9}'..='\u{fffb}'      // interlinear annotation
+        | '\u{e0000}'..='\u{e007f}'    // tag characters
+    )
+}
+
+/// Escapes control, bidi and invisible characters (`\u{..}`), keeping ordinary text.
 #[must_use]
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
-        let bidi = matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-        if ch.is_control() || bidi {
+        if ch.is_control() || invisible(ch) {
             let _ = write!(out, "\\u{{{:x}}}", ch as u32);
         } else {
             out.push(ch);
@@ -209,5 +227,33 @@ mod tests {
     fn escapes_control_and_bidi() {
         assert_eq!(escape("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
+        for invisible in ['\u{ad}', '\u{200b}', '\u{2060}', '\u{feff}', '\u{e0041}'] {
+            assert!(
+                escape(&format!("a{invisible}b")).starts_with("a\\u{"),
+                "{invisible:?}"
+            );
+        }
+        assert_eq!(escape("résumé 文档 🦀"), "résumé 文档 🦀");
+    }
+
+    #[test]
+    fn a_git_sha_is_shown_and_a_token_is_not() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+        assert_eq!(
+            line(&["pages", "deploy", "--commit-hash", sha]),
+            format!("wrangler pages deploy --commit-hash {sha}")
+        );
+        assert!(!line(&["deploy", "--env", token]).contains(token));
+        assert!(!line(&["deploy", &format!("--name={token}")]).contains(token));
+        assert_eq!(
+            shown(&format!("environment {token:?}")),
+            "environment \"<redacted>\""
+        );
+        assert_eq!(shown(sha), sha);
+        assert_eq!(
+            shown("my-very-long-worker-name-for-production1"),
+            "my-very-long-worker-name-for-production1"
+        );
     }
 }

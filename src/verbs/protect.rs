@@ -14,8 +14,7 @@ use crate::World;
 use crate::display::escape;
 use crate::resolve::SelfId;
 
-/// Where the original `node_modules/.bin/wrangler` is kept while protected.
-pub const ORIGINAL: &str = ".wrangler.safe-wrangler-original";
+pub use crate::resolve::ORIGINAL;
 
 /// The nearest `node_modules/.bin` (from `dir` upwards) that has a `wrangler` entry.
 #[must_use]

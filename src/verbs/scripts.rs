@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::wrangler::config;
 use crate::{World, display, exit};
 
 /// The D1 binding used when the wrangler config names none.
@@ -485,7 +484,8 @@ fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
 #[must_use]
 pub fn run(world: &World, write: bool) -> u8 {
     let say = |line: &str| eprintln!("safe-wrangler: {}", display::escape(line));
-    let config = config::locate(&world.cwd, None, false).map(|p| config::load(&p));
+    let config = crate::edge::files::locate_config(&world.cwd, None, false)
+        .map(|p| crate::edge::files::load_config(&p));
     let binding = match &config {
         Some(Ok(cfg)) => d1_binding(&cfg.value),
         _ => None,

@@ -228,12 +228,73 @@ pub fn find(text: &str) -> Vec<Finding> {
     found
 }
 
-/// `text` with every credential replaced by [`REDACTED`].
+/// A bare legacy API token: exactly 40 of `[A-Za-z0-9_-]` with upper- and lower-case letters and
+/// a digit, as random base64url always has. A git SHA (lower-case hex) or a Worker name (lower
+/// case) never is one, so `--commit-hash <sha>` stays visible while a token given as `--env` or
+/// `--name` does not.
+#[must_use]
+pub fn bare_legacy_token(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() == 40
+        && b.iter().all(|c| is_word(*c))
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+}
+
+/// What [`redact`] hides: every [`find`] and every bare legacy token, in order, not overlapping.
+fn redactions(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans: Vec<(usize, usize)> = find(text).iter().map(|f| (f.start, f.end)).collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_word(bytes[i]) {
+            let len = bytes[i..].iter().take_while(|b| is_word(**b)).count();
+            // A token may be glued to other words by `-` or `_` (`shop-<token>`, a Worker name
+            // wrangler derives from `--env`): try every 40 bytes that start and end there.
+            let (run_start, run_end) = (i, i + len);
+            let starts = std::iter::once(run_start).chain(
+                (run_start..run_end)
+                    .filter(|&k| matches!(bytes[k], b'-' | b'_'))
+                    .map(|k| k + 1),
+            );
+            for start in starts {
+                let end = start + 40;
+                if end <= run_end
+                    && (end == run_end || matches!(bytes[end], b'-' | b'_'))
+                    && text.get(start..end).is_some_and(bare_legacy_token)
+                {
+                    spans.push((start, end));
+                }
+            }
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// `text` with every credential replaced by [`REDACTED`]: the one redaction for everything we
+/// print, log or report (argv words, environment and Worker names, reasons, file lines).
 #[must_use]
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for f in find(text) {
+    for f in redactions(text) {
+        let f = Finding {
+            start: f.0,
+            end: f.1,
+            kind: "",
+        };
         out.push_str(text.get(at..f.start).unwrap_or_default());
         out.push_str(REDACTED);
         at = f.end;
@@ -425,6 +486,59 @@ mod tests {
             assert!(PATTERNS[..i].iter().all(|q| q.id != p.id));
             assert_eq!(pattern(p.id), Some(p));
             assert!(!p.why.is_empty());
+        }
+    }
+
+    /// A small deterministic generator (xorshift): many random texts without a new dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[usize::try_from(self.next() % from.len() as u64).unwrap_or(0)]
+        }
+    }
+
+    /// Property: whatever surrounds it (separators, glued names, quotes, multi-byte text), a bare
+    /// legacy token never survives [`redact`], a git SHA always does, redaction is idempotent and
+    /// never panics.
+    #[test]
+    fn redaction_properties_on_random_text() {
+        let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let around = [
+            " ", "-", "_", "\"", "'", "=", ":", "/", "shop-", "-staging", "é", "文", "\n", "",
+            "x ", "--env ", "--name=", "(", ")",
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let text = format!(
+                "{}{}{}{}{}{}",
+                rng.pick(&around),
+                rng.pick(&around),
+                token,
+                rng.pick(&around),
+                sha,
+                rng.pick(&around)
+            );
+            let once = redact(&text);
+            let glued_to_word = once.contains(token);
+            // A token glued to letters or digits (not `-` or `_`) is part of a longer word: not a
+            // bare token, and not claimed to be redacted.
+            let before = text.split(token).next().unwrap_or_default();
+            let after = text.split(token).nth(1).unwrap_or_default();
+            let joined = before.chars().last().is_some_and(char::is_alphanumeric)
+                || after.chars().next().is_some_and(char::is_alphanumeric);
+            assert!(!glued_to_word || joined, "{text:?} -> {once:?}");
+            assert!(
+                once.contains(sha) || text.split(sha).count() < 2,
+                "{text:?} -> {once:?}"
+            );
+            assert_eq!(redact(&once), once, "{text:?}");
         }
     }
 }

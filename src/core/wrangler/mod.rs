@@ -166,6 +166,20 @@ pub fn top_level_words() -> impl Iterator<Item = &'static str> {
         .map(|p| p.split(' ').next().unwrap_or(p))
 }
 
+/// `--dryRun` -> `dry-run` (yargs camel-case expansion), lower-casing every capital.
+pub(crate) fn kebab(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for ch in name.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('-');
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,63 +40,21 @@ impl fmt::Display for ConfigError {
 /// Where build tools leave a pointer to the config they generated (`{"configPath": ...}`).
 pub const REDIRECT_FILE: &str = ".wrangler/deploy/config.json";
 
-/// The config path wrangler would use, if any. `redirect`: the command honours
-/// [`REDIRECT_FILE`] (deploy, versions, triggers, preview, dev, pages), which `--config` disables.
-#[must_use]
-pub fn locate(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<PathBuf> {
-    if let Some(flag) = config_flag.filter(|f| !f.is_empty()) {
-        return Some(dir.join(flag));
-    }
-    let user = CONFIG_NAMES
-        .iter()
-        .find_map(|name| dir.ancestors().map(|d| d.join(name)).find(|p| p.is_file()));
-    if redirect
-        && let Some(pointer) = dir
-            .ancestors()
-            .map(|d| d.join(REDIRECT_FILE))
-            .find(|p| p.is_file())
-    {
-        // It counts only beside the user's config (wrangler errors otherwise) or with none.
-        let project = pointer
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::parent);
-        let beside = match (&user, project) {
-            (Some(u), Some(p)) => u.parent() == Some(p),
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        if beside {
-            // An unreadable pointer is reported as an unreadable config by `load`.
-            return Some(redirect_target(&pointer).unwrap_or(pointer));
-        }
-    }
-    user
-}
-
-fn redirect_target(pointer: &Path) -> Option<PathBuf> {
-    let text = String::from_utf8(crate::read_regular(pointer).ok()?).ok()?;
-    let value: Value = serde_json::from_str(&strip_jsonc(&text)).ok()?;
-    let target = value.get("configPath")?.as_str()?;
-    Some(pointer.parent()?.join(target))
-}
-
-/// Reads and parses a config file.
+/// Parses a config file's text (`path` names it in errors and tells TOML from JSON).
 ///
 /// # Errors
-/// When the file cannot be read or does not parse; the error names the file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
+/// When the text does not parse; the error names the file.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let err = |message: String| ConfigError {
         path: path.to_owned(),
         message,
     };
-    let text = crate::read_text(path).map_err(|e| err(e.to_string()))?;
     let value = if path.extension().is_some_and(|e| e == "toml") {
         let table: toml::Table =
-            toml::from_str(&text).map_err(|e| err(first_line(&e.to_string())))?;
+            toml::from_str(text).map_err(|e| err(first_line(&e.to_string())))?;
         serde_json::to_value(table).map_err(|e| err(e.to_string()))?
     } else {
-        serde_json::from_str(&strip_jsonc(&text)).map_err(|e| err(e.to_string()))?
+        serde_json::from_str(&strip_jsonc(text)).map_err(|e| err(e.to_string()))?
     };
     // JavaScript's JSON parsers turn a `__proto__` key into the object's prototype, so wrangler
     // would see inherited fields that a plain reading does not: not something to guess about.
@@ -417,6 +375,7 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edge::files::{load_config as load, locate_config as locate};
 
     #[test]
     fn jsonc_comments_and_trailing_commas() {

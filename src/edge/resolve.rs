@@ -13,6 +13,9 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Where the original `node_modules/.bin/wrangler` is kept while protected.
+pub const ORIGINAL: &str = ".wrangler.safe-wrangler-original";
+
 /// Why no real wrangler could be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFound {
@@ -121,7 +124,7 @@ pub fn find_real(
     for modules in dir.ancestors().map(|d| d.join("node_modules")) {
         let candidates = [
             modules.join(".bin/wrangler"),
-            modules.join(".bin").join(crate::protect::ORIGINAL),
+            modules.join(".bin").join(ORIGINAL),
             modules.join("wrangler/bin/wrangler.js"),
         ];
         if !candidates.iter().any(|c| c.exists()) {
@@ -134,18 +137,49 @@ pub fn find_real(
             return Ok(p);
         }
     }
-    let path_var = path_var.unwrap_or_default();
-    std::env::split_paths(path_var)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join("wrangler"))
+    on_path(path_var, "wrangler")
         .find(|p| is_executable_file(p) && !me.is_me(p))
         .ok_or(NotFound::Missing)
+}
+
+/// The one PATH walk: `name` in each absolute entry of `path_var`, in order, each path once.
+/// Relative and empty entries (the current directory) are skipped, as sudo-rs does: a project
+/// could plant a `wrangler` there.
+pub fn on_path<'a>(
+    path_var: Option<&'a OsStr>,
+    name: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    std::env::split_paths(path_var.unwrap_or_default())
+        .filter(|d| d.is_absolute())
+        .map(move |d| d.join(name))
+        .filter(move |p| {
+            let fresh = !seen.contains(p);
+            if fresh {
+                seen.push(p.clone());
+            }
+            fresh
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn the_path_walk_takes_absolute_entries_once() {
+        let path = OsStr::new("bin::/usr/bin:./x:/opt/w:/usr/bin");
+        let found: Vec<PathBuf> = on_path(Some(path), "wrangler").collect();
+        assert_eq!(
+            found,
+            [
+                PathBuf::from("/usr/bin/wrangler"),
+                PathBuf::from("/opt/w/wrangler")
+            ]
+        );
+        assert_eq!(on_path(None, "wrangler").count(), 0);
+    }
 
     fn exe(dir: &Path, name: &str, body: &str) -> PathBuf {
         fs::create_dir_all(dir).unwrap();
@@ -195,15 +229,8 @@ mod tests {
             "#!/usr/bin/env node\n",
         );
         assert_eq!(find_real(None, t.path(), None, &me), Ok(script.clone()));
-        symlink(
-            "../wrangler/bin/wrangler.js",
-            bin.join(crate::protect::ORIGINAL),
-        )
-        .unwrap();
-        assert_eq!(
-            find_real(None, t.path(), None, &me),
-            Ok(bin.join(crate::protect::ORIGINAL))
-        );
+        symlink("../wrangler/bin/wrangler.js", bin.join(ORIGINAL)).unwrap();
+        assert_eq!(find_real(None, t.path(), None, &me), Ok(bin.join(ORIGINAL)));
     }
 
     #[test]

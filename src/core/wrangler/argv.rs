@@ -152,22 +152,8 @@ impl Invocation {
     }
 }
 
-/// `--dryRun` -> `dry-run` (yargs camel-case expansion), lower-casing every capital.
-pub(crate) fn kebab(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for ch in name.chars() {
-        if ch.is_ascii_uppercase() {
-            out.push('-');
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
 fn find_long<'a>(sets: &[&'a [Flag]], name: &str) -> Option<&'a Flag> {
-    let kebabed = kebab(name);
+    let kebabed = super::kebab(name);
     sets.iter()
         .flat_map(|s| s.iter())
         .find(|f| f.long.iter().any(|l| *l == name || *l == kebabed))

@@ -81,6 +81,122 @@ pub fn needs_config(inv: &Invocation) -> bool {
             || inv.command.is_some_and(|c| c.env_scoped))
 }
 
+/// The classifier's rules. Ids are stable: explain, refusals, the audit log and the corpus
+/// (`tests/cases/*.cases`, `rule=`) name them; a test fails when one has no corpus case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The command table's class for the command (`cmd:<path>`).
+    Cmd(&'static str),
+    /// The table's class for the command with `--remote` (`cmd:<path> --remote`).
+    CmdRemote(&'static str),
+    UnknownShape,
+    TemporaryAccount,
+    TypescriptConfig,
+    HelpOrVersion,
+    NoCommand,
+    NamespaceHelp,
+    DryRun,
+    LocalFlag,
+    Push,
+    D1SqlFile,
+    D1SqlRead,
+    D1SqlWrite,
+    CheckStartupArgs,
+    PagesPreviewBranch,
+    PagesProductionBranch,
+    PagesNoBranch,
+    DevNamedTunnel,
+    DevQuickTunnel,
+    DevRemoteBinding,
+    ConfigUnreadable,
+    NonProductionEnvironment,
+    CliRoutes,
+    DispatchNamespace,
+    ConfigRoutes,
+    EmailAddresses,
+    DeletedClasses,
+    TransferredClasses,
+    Workflows,
+}
+
+impl Rule {
+    /// Every rule besides the per-command ones.
+    pub const FIXED: [Rule; 28] = [
+        Rule::UnknownShape,
+        Rule::TemporaryAccount,
+        Rule::TypescriptConfig,
+        Rule::HelpOrVersion,
+        Rule::NoCommand,
+        Rule::NamespaceHelp,
+        Rule::DryRun,
+        Rule::LocalFlag,
+        Rule::Push,
+        Rule::D1SqlFile,
+        Rule::D1SqlRead,
+        Rule::D1SqlWrite,
+        Rule::CheckStartupArgs,
+        Rule::PagesPreviewBranch,
+        Rule::PagesProductionBranch,
+        Rule::PagesNoBranch,
+        Rule::DevNamedTunnel,
+        Rule::DevQuickTunnel,
+        Rule::DevRemoteBinding,
+        Rule::ConfigUnreadable,
+        Rule::NonProductionEnvironment,
+        Rule::CliRoutes,
+        Rule::DispatchNamespace,
+        Rule::ConfigRoutes,
+        Rule::EmailAddresses,
+        Rule::DeletedClasses,
+        Rule::TransferredClasses,
+        Rule::Workflows,
+    ];
+
+    /// The stable id.
+    #[must_use]
+    pub fn id(self) -> String {
+        match self {
+            Rule::Cmd(path) => format!("cmd:{path}"),
+            Rule::CmdRemote(path) => format!("cmd:{path} --remote"),
+            fixed => fixed.fixed_id().to_owned(),
+        }
+    }
+
+    fn fixed_id(self) -> &'static str {
+        match self {
+            Rule::Cmd(_) | Rule::CmdRemote(_) => "cmd",
+            Rule::UnknownShape => "unknown-shape",
+            Rule::TemporaryAccount => "temporary-account",
+            Rule::TypescriptConfig => "typescript-config",
+            Rule::HelpOrVersion => "help-or-version",
+            Rule::NoCommand => "no-command",
+            Rule::NamespaceHelp => "namespace-help",
+            Rule::DryRun => "dry-run",
+            Rule::LocalFlag => "local-flag",
+            Rule::Push => "push",
+            Rule::D1SqlFile => "d1-sql-file",
+            Rule::D1SqlRead => "d1-sql-read",
+            Rule::D1SqlWrite => "d1-sql-write",
+            Rule::CheckStartupArgs => "check-startup-args",
+            Rule::PagesPreviewBranch => "pages-preview-branch",
+            Rule::PagesProductionBranch => "pages-production-branch",
+            Rule::PagesNoBranch => "pages-no-branch",
+            Rule::DevNamedTunnel => "dev-named-tunnel",
+            Rule::DevQuickTunnel => "dev-quick-tunnel",
+            Rule::DevRemoteBinding => "dev-remote-binding",
+            Rule::ConfigUnreadable => "config-unreadable",
+            Rule::NonProductionEnvironment => "non-production-environment",
+            Rule::CliRoutes => "cli-routes",
+            Rule::DispatchNamespace => "dispatch-namespace",
+            Rule::ConfigRoutes => "config-routes",
+            Rule::EmailAddresses => "email-addresses",
+            Rule::DeletedClasses => "deleted-classes",
+            Rule::TransferredClasses => "transferred-classes",
+            Rule::Workflows => "workflows",
+        }
+    }
+}
+
 /// The class so far: rules may lower it (a non-production target) before the severity rules
 /// raise it; among raises the most severe wins.
 struct Verdict {
@@ -90,12 +206,12 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn set(&mut self, class: Class, rule: &str, why: String) {
+    fn set(&mut self, class: Class, rule: Rule, why: String) {
         self.class = class;
-        rule.clone_into(&mut self.rule);
+        self.rule = rule.id();
         self.why = why;
     }
-    fn raise(&mut self, class: Class, rule: &str, why: String) {
+    fn raise(&mut self, class: Class, rule: Rule, why: String) {
         if class > self.class {
             self.set(class, rule, why);
         }
@@ -141,9 +257,9 @@ pub fn classify(
         facts,
         routes,
     };
-    let verdict = |class: Class, rule: &str, why: String| Verdict {
+    let verdict = |class: Class, rule: Rule, why: String| Verdict {
         class,
-        rule: rule.to_owned(),
+        rule: rule.id(),
         why,
     };
 
@@ -155,7 +271,7 @@ pub fn classify(
             .collect();
         let why = format!("{}: treated as production (fail closed)", what.join("; "));
         return op(
-            verdict(Class::Production, "unknown-shape", why),
+            verdict(Class::Production, Rule::UnknownShape, why),
             false,
             facts,
             Vec::new(),
@@ -165,7 +281,7 @@ pub fn classify(
         let why =
             "--temporary creates a Cloudflare account and deploys with no credentials".to_owned();
         return op(
-            verdict(Class::Production, "temporary-account", why),
+            verdict(Class::Production, Rule::TemporaryAccount, why),
             false,
             facts,
             Vec::new(),
@@ -175,7 +291,7 @@ pub fn classify(
         let why = "--x-new-config runs a TypeScript config we cannot read: treated as production"
             .to_owned();
         return op(
-            verdict(Class::Production, "typescript-config", why),
+            verdict(Class::Production, Rule::TypescriptConfig, why),
             false,
             facts,
             Vec::new(),
@@ -189,7 +305,7 @@ pub fn classify(
         return op(
             verdict(
                 Class::Local,
-                "help-or-version",
+                Rule::HelpOrVersion,
                 "prints help or the version".into(),
             ),
             false,
@@ -201,13 +317,13 @@ pub fn classify(
         let v = if inv.path.is_empty() {
             verdict(
                 Class::Local,
-                "no-command",
+                Rule::NoCommand,
                 "no command: wrangler prints its help".into(),
             )
         } else {
             verdict(
                 Class::Local,
-                "namespace-help",
+                Rule::NamespaceHelp,
                 "a command group alone: wrangler prints its help".into(),
             )
         };
@@ -216,14 +332,14 @@ pub fn classify(
 
     let mut v = verdict(
         row.class,
-        &format!("cmd:{}", row.path),
+        Rule::Cmd(row.path),
         format!("`{}` is {}", row.path, row.class.as_str()),
     );
     if let Some(dry) = row.when_dry_run
         && inv.boolean("dry-run") == Some(true)
     {
         let why = format!("`{}` with --dry-run changes nothing", row.path);
-        return op(verdict(dry, "dry-run", why), false, facts, Vec::new());
+        return op(verdict(dry, Rule::DryRun, why), false, facts, Vec::new());
     }
     if row.local_by_default {
         // Before wrangler 4, kv, r2 and d1 data commands went to the remote resource unless told
@@ -246,7 +362,7 @@ pub fn classify(
             let class = row.when_remote.unwrap_or(Class::Production);
             v.set(
                 class,
-                &format!("cmd:{} --remote", row.path),
+                Rule::CmdRemote(row.path),
                 format!("`{}` with --remote is {}", row.path, class.as_str()),
             );
         } else if row.class == Class::Local {
@@ -256,14 +372,14 @@ pub fn classify(
     if row.local_flag_makes_local && inv.boolean("local") == Some(true) {
         v.set(
             Class::Local,
-            "local-flag",
+            Rule::LocalFlag,
             format!("`{}` with --local targets a local dev session", row.path),
         );
     }
     if row.push_makes_production && inv.boolean("push") == Some(true) {
         v.set(
             Class::Production,
-            "push",
+            Rule::Push,
             format!("`{}` with --push uploads an image", row.path),
         );
     }
@@ -274,19 +390,19 @@ pub fn classify(
             if inv.has("file") {
                 v.set(
                     Class::Migration,
-                    "d1-sql-file",
+                    Rule::D1SqlFile,
                     "remote SQL from a file is treated as a migration".into(),
                 );
             } else if inv.value("command").is_some_and(sql_is_read_only) {
                 v.set(
                     Class::Read,
-                    "d1-sql-read",
+                    Rule::D1SqlRead,
                     "remote SQL that only reads (SELECT, EXPLAIN, PRAGMA)".into(),
                 );
             } else {
                 v.set(
                     Class::Migration,
-                    "d1-sql-write",
+                    Rule::D1SqlWrite,
                     "remote SQL that may write".into(),
                 );
             }
@@ -295,7 +411,7 @@ pub fn classify(
         // the dry run off (verified: it deployed).
         "check startup" if inv.has("args") => v.set(
             Class::Production,
-            "check-startup-args",
+            Rule::CheckStartupArgs,
             "`check startup --args` runs a deploy with words we do not read".into(),
         ),
         "pages deploy" => match inv.value("branch").filter(|b| !b.is_empty()) {
@@ -307,18 +423,18 @@ pub fn classify(
             {
                 v.set(
                     Class::Preview,
-                    "pages-preview-branch",
+                    Rule::PagesPreviewBranch,
                     format!("Pages deploy to the non-production branch {b:?}"),
                 );
             }
             Some(b) => v.set(
                 Class::Production,
-                "pages-production-branch",
+                Rule::PagesProductionBranch,
                 format!("Pages deploy to the production branch {b:?}"),
             ),
             None => v.set(
                 Class::Production,
-                "pages-no-branch",
+                Rule::PagesNoBranch,
                 "Pages deploy without --branch may go to the production branch".into(),
             ),
         },
@@ -328,7 +444,7 @@ pub fn classify(
         {
             v.set(
                 Class::Dns,
-                "dev-named-tunnel",
+                Rule::DevNamedTunnel,
                 "`dev --tunnel-name` joins a named Cloudflare Tunnel and serves its hostnames"
                     .into(),
             );
@@ -336,7 +452,7 @@ pub fn classify(
         "dev" if v.class == Class::Local && inv.boolean("tunnel") == Some(true) => {
             v.set(
                 Class::Preview,
-                "dev-quick-tunnel",
+                Rule::DevQuickTunnel,
                 "`dev --tunnel` publishes the dev server on a public tunnel URL".into(),
             );
         }
@@ -345,7 +461,7 @@ pub fn classify(
                 facts.push("a binding is marked \"remote\": true".into());
                 v.set(
                     Class::Preview,
-                    "dev-remote-binding",
+                    Rule::DevRemoteBinding,
                     "`dev` with a remote binding starts a remote proxy session".into(),
                 );
             }
@@ -353,7 +469,7 @@ pub fn classify(
                 facts.push(format!("config unreadable: {e}"));
                 v.set(
                     Class::Preview,
-                    "config-unreadable",
+                    Rule::ConfigUnreadable,
                     "`dev` with an unreadable config may use remote bindings".into(),
                 );
             }
@@ -361,7 +477,7 @@ pub fn classify(
         },
         "deploy" | "triggers deploy" => v.set(
             Class::Production,
-            &format!("cmd:{}", row.path),
+            Rule::Cmd(row.path),
             format!("`{}` publishes the Worker", row.path),
         ),
         _ => {}
@@ -381,7 +497,7 @@ pub fn classify(
     {
         v.set(
             Class::Preview,
-            "non-production-environment",
+            Rule::NonProductionEnvironment,
             format!(
                 "`{}` targets the non-production environment {environment:?}",
                 row.path
@@ -392,6 +508,15 @@ pub fn classify(
         routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
     }
     op(v, row.destructive, facts, routes)
+}
+
+/// The Worker named explicitly: `--name`, else `WRANGLER_CI_OVERRIDE_NAME` (wrangler's order; the
+/// config's name comes after both, see [`crate::core::assess::worker`]).
+#[must_use]
+pub fn explicit_worker<'a>(inv: &'a Invocation, name_override: Option<&'a str>) -> Option<&'a str> {
+    inv.value("name")
+        .filter(|n| !n.is_empty())
+        .or(name_override.filter(|n| !n.is_empty()))
 }
 
 /// Whether the Worker a call acts on is known and is none of the production environments'
@@ -408,11 +533,7 @@ fn acts_on_a_non_production_worker(
     let Some(Ok(cfg)) = config else { return false };
     // A name given on the command line or by WRANGLER_CI_OVERRIDE_NAME can be any Worker, and the
     // config (which `--config` lets the caller choose) cannot tell whether it is a production one.
-    if let Some(named) = inv
-        .value("name")
-        .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
-    {
+    if let Some(named) = explicit_worker(inv, name_override) {
         facts.push(format!(
             "the Worker is named explicitly ({named:?}): it may be a production Worker"
         ));
@@ -472,14 +593,14 @@ fn deploy_raises(
         ));
         v.raise(
             Class::Dns,
-            "cli-routes",
+            Rule::CliRoutes,
             "--route/--domain change traffic routing".into(),
         );
     }
     if inv.has("dispatch-namespace") {
         v.raise(
             Class::Production,
-            "dispatch-namespace",
+            Rule::DispatchNamespace,
             "deploys into a Workers for Platforms namespace".into(),
         );
     }
@@ -488,7 +609,7 @@ fn deploy_raises(
             facts.push(format!("config unreadable: {e}"));
             v.raise(
                 Class::Production,
-                "config-unreadable",
+                Rule::ConfigUnreadable,
                 format!("the config cannot be read, so its routes are unknown: {e}"),
             );
         }
@@ -506,40 +627,40 @@ fn deploy_raises(
                 facts.push(format!("{from}: {}", list.join(", ")));
                 v.raise(
                     Class::Dns,
-                    "config-routes",
+                    Rule::ConfigRoutes,
                     format!("`{path}` publishes {from} ({})", list.join(", ")),
                 );
             }
             // What a deploy (not `triggers deploy`) does besides code, one row each: the config
             // fact, the class it raises to, the rule id and why.
             if path == "deploy" {
-                let rows: [(Vec<String>, &str, Class, &str, &str); 4] = [
+                let rows: [(Vec<String>, &str, Class, Rule, &str); 4] = [
                     (
                         eff.addresses(),
                         "email addresses",
                         Class::Dns,
-                        "email-addresses",
+                        Rule::EmailAddresses,
                         "deploy changes Email Routing rules",
                     ),
                     (
                         eff.deleted_classes(),
                         "deleted Durable Object classes",
                         Class::Migration,
-                        "deleted-classes",
+                        Rule::DeletedClasses,
                         "deploy deletes Durable Object classes and their data",
                     ),
                     (
                         eff.transferred_classes(),
                         "transferred Durable Object classes",
                         Class::Migration,
-                        "transferred-classes",
+                        Rule::TransferredClasses,
                         "deploy moves Durable Object classes and their data from another Worker",
                     ),
                     (
                         eff.workflows(),
                         "workflows (account-wide names)",
                         Class::Production,
-                        "workflows",
+                        Rule::Workflows,
                         "deploy claims account-wide Workflow names, which may belong to the production Worker",
                     ),
                 ];

@@ -22,10 +22,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::context::Context;
 use crate::context::Env;
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
-use crate::{World, assess};
+use crate::{World, assess_as};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,18 @@ impl Agent {
         Agent::Copilot,
         Agent::Cursor,
     ];
+
+    /// How the core's reasons say an agent is calling.
+    #[must_use]
+    pub fn evidence(self) -> &'static str {
+        match self {
+            Agent::Claude => "asked through `safe-wrangler hook claude`",
+            Agent::Codex => "asked through `safe-wrangler hook codex`",
+            Agent::Gemini => "asked through `safe-wrangler hook gemini`",
+            Agent::Copilot => "asked through `safe-wrangler hook copilot`",
+            Agent::Cursor => "asked through `safe-wrangler hook cursor`",
+        }
+    }
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -232,16 +245,14 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                     None => cwd.to_path_buf(),
                 };
                 let args: Vec<OsString> = inv.argv.iter().map(|a| OsString::from(expand_tilde(a, home))).collect();
-                if let Some(reason) = candidates.into_iter().find_map(|mut candidate| {
-                    // The hook knows it is an agent, whatever the environment says.
-                    candidate.0.push(("AI_AGENT".into(), agent.name().into()));
+                if let Some(reason) = candidates.into_iter().find_map(|candidate| {
                     let world = World {
                         argv: std::iter::once(OsString::from("wrangler")).chain(args.iter().cloned()).collect(),
                         env: candidate,
                         cwd: dir.clone(),
                         exe: exe.map(Path::to_path_buf),
                     };
-                    deny_reason(&world, &args)
+                    deny_reason(&world, &args, agent)
                 }) {
                     reasons.push(reason);
                 }
@@ -251,7 +262,11 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     if reasons.is_empty() {
         Verdict::Allow
     } else {
-        Verdict::Deny(format!("safe-wrangler: {}", reasons.join(" | ")))
+        // Every part of a reason that came from the command line is redacted and escaped.
+        Verdict::Deny(crate::display::shown(&format!(
+            "safe-wrangler: {}",
+            reasons.join(" | ")
+        )))
     }
 }
 
@@ -282,29 +297,24 @@ fn pinned_other_than_4(command: &str) -> Option<String> {
 }
 
 /// Why the core would not run this call for an agent, if it would not.
-fn deny_reason(world: &World, args: &[OsString]) -> Option<String> {
-    let a = match assess(world, args, || false) {
+fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String> {
+    // The hook knows it answers an agent, whatever the environment says.
+    let a = match assess_as(world, args, |env, _| {
+        Context::agent_hook(agent.evidence(), env, &crate::edge::files::RealDisk)
+    }) {
         Ok(a) => a,
         Err(e) => return Some(format!("bad policy file {e}")),
     };
     let cmd = crate::display::command_line("wrangler", args);
-    match a.ruling.decision {
+    match &a.ruling.decision {
         Decision::Run { .. } => None,
         Decision::Confirm { .. } => Some(format!(
             "`{cmd}` is {} work and needs a human",
             a.operation.class.as_str()
         )),
-        Decision::Refuse { reason, hint } => {
-            let alt = crate::policy::alternative(&a.operation)
-                .map(|alt| format!("{alt}; or "))
-                .unwrap_or_default();
-            Some(format!(
-                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
-                a.operation.class.as_str(),
-                a.operation.rule,
-                hint.replace("{cmd}", &cmd)
-            ))
-        }
+        Decision::Refuse { reason, hint } => Some(
+            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).hook_reason(),
+        ),
     }
 }
 
@@ -329,18 +339,35 @@ pub fn deny_output(agent: Agent, reason: &str) -> Value {
     }
 }
 
-/// Blocks when something is wrong with the hook itself: never fail open.
+/// Blocks when something is wrong with the hook itself: never fail open. Never panics: when
+/// Cursor's JSON answer cannot be written, exit 2 is the block that remains.
 fn block(agent: Option<Agent>, reason: &str) -> u8 {
+    use std::io::Write as _;
     let reason = crate::display::escape(reason);
     if agent == Some(Agent::Cursor) {
-        println!(
-            "{}",
-            deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"))
-        );
-        return 0;
+        let answer = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
+        if writeln!(std::io::stdout(), "{answer}")
+            .and_then(|()| std::io::stdout().flush())
+            .is_ok()
+        {
+            return 0;
+        }
     }
-    eprintln!("safe-wrangler hook: {reason}");
+    let _ = writeln!(std::io::stderr(), "safe-wrangler hook: {reason}");
     2
+}
+
+/// The agent being answered, for the panic handler (`Agent::ALL` index; `u8::MAX`: none yet).
+static ANSWERING: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(u8::MAX);
+
+/// A panic inside the hook is a block ([`crate::fail`]).
+fn block_on_panic(message: &str) -> u8 {
+    let agent = Agent::ALL
+        .get(usize::from(
+            ANSWERING.load(std::sync::atomic::Ordering::SeqCst),
+        ))
+        .copied();
+    block(agent, &format!("internal error: {message}"))
 }
 
 /// Runs the verb: `hook <agent>` or `hook install <agent> [--project | --user]`.
@@ -369,6 +396,13 @@ pub fn run(world: &World, args: &[String]) -> u8 {
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn answer(world: &World, agent: Agent) -> u8 {
+    if let Some(i) = Agent::ALL.iter().position(|a| *a == agent) {
+        ANSWERING.store(
+            u8::try_from(i).unwrap_or(u8::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+    crate::fail::handler(block_on_panic);
     std::thread::spawn(move || {
         std::thread::sleep(DEADLINE);
         let code = block(
@@ -391,12 +425,28 @@ fn answer(world: &World, agent: Agent) -> u8 {
     let Some(command) = call.command else {
         return 0;
     };
+    // A debug build's way to prove that an internal error blocks (tests/it/abort.rs); release
+    // builds ignore it.
+    #[cfg(debug_assertions)]
+    assert!(
+        !world.env.is_set("SAFE_WRANGLER_DEBUG_PANIC"),
+        "SAFE_WRANGLER_DEBUG_PANIC is set"
+    );
     let cwd = call.cwd.unwrap_or_else(|| world.cwd.clone());
     match judge(agent, &command, &world.env, &cwd, world.exe.as_deref()) {
         Verdict::Allow => 0,
         Verdict::Deny(reason) => {
-            println!("{}", deny_output(agent, &reason));
-            0
+            use std::io::Write as _;
+            let answer = deny_output(agent, &reason);
+            let written =
+                writeln!(std::io::stdout(), "{answer}").and_then(|()| std::io::stdout().flush());
+            if written.is_ok() {
+                return 0;
+            }
+            // The answer did not reach the agent: exit 2 blocks on its own (for Cursor too: it
+            // is all that is left).
+            let _ = writeln!(std::io::stderr(), "safe-wrangler hook: {reason}");
+            2
         }
     }
 }

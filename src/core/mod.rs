@@ -1,0 +1,19 @@
+//! The decision core: wrangler's argv, the command table, the classifier, the caller's context,
+//! the policy and its decision, credential shapes and how we display user input. Pure functions
+//! over values (the reads it still does are being moved into the gather step, issue 10).
+
+pub mod assess;
+pub mod classify;
+pub mod context;
+pub mod display;
+pub mod policy;
+pub mod refusal;
+pub mod secrets;
+pub mod wrangler;
+
+/// The verbs safe-wrangler answers itself when called by its own name.
+pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
+
+/// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
+/// ever shadow one.
+pub const PLANNED_VERBS: &[&str] = &[];

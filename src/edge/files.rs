@@ -1,0 +1,104 @@
+//! Reading files for the gather step and the verbs: only regular files of sane size, the wrangler
+//! config as wrangler finds it, and the disk view context detection gets. The parsers they feed
+//! (`wrangler::config::parse`, the policy, dotenv) are pure and live in `core`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::context::Disk;
+use crate::wrangler::config::{
+    self, CONFIG_NAMES, Config, ConfigError, REDIRECT_FILE, strip_jsonc,
+};
+
+/// The most we read of any project or user file (configs, `.env`, policies, event files).
+const MAX_FILE: u64 = 8 << 20;
+
+/// Reads a file only if it is a regular file of sane size: a FIFO or a device named as a config,
+/// `.env` or event file must never make safe-wrangler (or a hook) wait forever.
+///
+/// # Errors
+/// Not a regular file, too large, or unreadable.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::other("larger than 8 MiB"));
+    }
+    std::fs::read(path)
+}
+
+/// [`read_regular`] as UTF-8 text.
+///
+/// # Errors
+/// As [`read_regular`], or not UTF-8.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path)?).map_err(|_| std::io::Error::other("not UTF-8 text"))
+}
+
+/// The real file system, as context detection sees it.
+pub struct RealDisk;
+
+impl Disk for RealDisk {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        read_regular(Path::new(path)).ok()
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        Path::new(path).is_dir()
+    }
+}
+
+/// The config path wrangler would use, if any. `redirect`: the command honours
+/// [`REDIRECT_FILE`] (deploy, versions, triggers, preview, dev, pages), which `--config` disables.
+#[must_use]
+pub fn locate_config(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<PathBuf> {
+    if let Some(flag) = config_flag.filter(|f| !f.is_empty()) {
+        return Some(dir.join(flag));
+    }
+    let user = CONFIG_NAMES
+        .iter()
+        .find_map(|name| dir.ancestors().map(|d| d.join(name)).find(|p| p.is_file()));
+    if redirect
+        && let Some(pointer) = dir
+            .ancestors()
+            .map(|d| d.join(REDIRECT_FILE))
+            .find(|p| p.is_file())
+    {
+        // It counts only beside the user's config (wrangler errors otherwise) or with none.
+        let project = pointer
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent);
+        let beside = match (&user, project) {
+            (Some(u), Some(p)) => u.parent() == Some(p),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if beside {
+            // An unreadable pointer is reported as an unreadable config by [`load_config`].
+            return Some(redirect_target(&pointer).unwrap_or(pointer));
+        }
+    }
+    user
+}
+
+fn redirect_target(pointer: &Path) -> Option<PathBuf> {
+    let text = String::from_utf8(read_regular(pointer).ok()?).ok()?;
+    let value: Value = serde_json::from_str(&strip_jsonc(&text)).ok()?;
+    let target = value.get("configPath")?.as_str()?;
+    Some(pointer.parent()?.join(target))
+}
+
+/// Reads and parses a config file.
+///
+/// # Errors
+/// When the file cannot be read or does not parse; the error names the file.
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
+    let text = read_text(path).map_err(|e| ConfigError {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    config::parse(path, &text)
+}

@@ -1,0 +1,1020 @@
+//! Finding the wrangler calls in a line of shell text, for agent hooks.
+//!
+//! An AI agent is about to run a command line; [`find_wrangler`] lists every wrangler call that
+//! text would make, with the words wrangler would get, so the hook can decide each one. It parses
+//! the text the way bash does instead of matching patterns in it, because only a parse tells
+//! `grep wrangler README.md` (no call) from `wr''angler deploy` (a call). It is pure, std only,
+//! linear in its input, bounded ([`MAX_INPUT`], [`MAX_DEPTH`]), and never panics.
+//!
+//! # What is understood
+//!
+//! - Lists and pipelines (`;`, `&&`, `||`, `|`, `|&`, `&`, newlines, `!`, the `time` keyword),
+//!   subshells `( ... )`, groups `{ ...; }`, `if`, `while`, `until`, `for`, `select`, `case`,
+//!   `[[ ... ]]`, `(( ... ))`, comments.
+//! - Command substitution `$(...)` and backquotes, also inside double quotes, `${...}` and
+//!   arithmetic; process substitution `<(...)`; here-documents (an unquoted one is expanded, so
+//!   its substitutions are parsed too).
+//! - Quoting: `'...'`, `"..."` with its backslash rules, `$'...'` (escapes decoded), `$"..."`,
+//!   backslashes and line continuations. Quote removal happens before the command is named, so
+//!   `\wrangler`, `'wrangler'` and `wr''angler` are all wrangler.
+//! - The strings run by `bash -c`, `sh -c`, `zsh -c`, `dash -c` (and ksh, ash, mksh, fish, ...),
+//!   `watch`, `npx -c`, `npm exec -c`, `pnpm exec -c`, `bun exec`, and the commands of
+//!   `find -exec`: parsed recursively, at most [`MAX_DEPTH`] levels deep.
+//! - Leading `NAME=value` assignments; `export`, `declare`, bare assignments and `unset` earlier in
+//!   the same shell; `cd`, `pushd`, `popd` for the later commands of the same shell. A subshell,
+//!   a pipeline element, a substitution or a background job keeps these changes to itself. A `cd`
+//!   is assumed to succeed.
+//! - Wrappers, with their options: `env` (`-i`, `-u NAME`, `-C DIR`, `NAME=value`), `sudo` and
+//!   `doas` (`-u USER`, `-E`, `-D DIR`, `NAME=value`, `--`), `command` (`-v` runs nothing),
+//!   `builtin`, `exec`, `time`, `nice`, `nohup`, `timeout`, `stdbuf`, `setsid`, `ionice`,
+//!   `taskset`, `chrt`, `caffeinate`, `busybox`, `corepack`, `xargs` (the command follows its
+//!   options; the words it appends from its input are unknown: [`Invocation::unknown_args`]).
+//! - Wrangler named by any path whose base name is `wrangler` (in any case: on macOS `Wrangler`
+//!   finds it too) and the package runners: `npx [options] wrangler[@version]`, `npm exec`/`npm x`
+//!   (with or without `--`), `pnpm exec|dlx|wrangler`, `pnpx`, `yarn exec|dlx|run|wrangler`,
+//!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`.
+//! - `safe-wrangler ...` is reported with `via: "safe-wrangler"` (already guarded), except its own
+//!   verbs ([`crate::core::OWN_VERBS`]), which are not wrangler calls.
+//!
+//! # What is uncertain (fail closed)
+//!
+//! Text that does not mention wrangler (case-insensitively, ignoring quotes and backslashes, or
+//! in a decoded `$'...'` string) gives no findings, quickly. Text that does mention it gets an
+//! [`Finding::Uncertain`] finding for anything that cannot be known from the text:
+//!
+//! - a command name that comes from an expansion (`$w deploy`, `${W}`, `$(echo wrangler) deploy`)
+//!   or that the shell would expand (`wr*`, `{wrangler,x}`);
+//! - an argument of a wrangler call that comes from an expansion (`--env $ENV`, `"$@"`) or that the
+//!   shell would glob or brace-expand; `CLOUDFLARE_ENV` set from an expansion; a working directory
+//!   that is only known at run time (`cd "$DIR"`, `cd -` with no earlier `cd`, `pnpm --filter`,
+//!   `yarn workspace`); `npm exec` without `--` when flags follow the command (npm takes them);
+//! - `eval`, `source`/`.`, `alias`, shell function definitions (they change what later words
+//!   run), `env -S`, a `bash -c` string that is built at run time or is filled in by `xargs -I`
+//!   or `find`;
+//! - a shell or interpreter that reads commands from a pipe (`... | bash`), a here-document or
+//!   here-string that mentions wrangler fed to anything but a plain data command, `node -e` or
+//!   `python -c` code that mentions wrangler, and any other command we do not know that is given
+//!   a word that looks like wrangler or like code mentioning it (`ssh host wrangler deploy`,
+//!   `op run -- wrangler deploy`, `npm run wrangler`);
+//! - a file written with text that mentions wrangler (`cat > run.sh <<EOF`, `echo ... > x`) in
+//!   a command line that also runs a script we cannot see (`bash run.sh`, `./run.sh`);
+//! - syntax we cannot parse: unterminated quotes or substitutions, unbalanced parentheses, stray
+//!   keywords; nesting deeper than [`MAX_DEPTH`]; input larger than [`MAX_INPUT`].
+//!
+//! Aliases and functions defined before the text runs cannot be known and are not considered, nor
+//! is a command name spelled without the word at all (`a=wran; ${a}gler`): this is a guardrail
+//! for well-meaning agents, not a sandbox (README, "What it protects against").
+//!
+//! Globs and `~` in arguments of other commands are kept literally; so are the values of
+//! assignments (`PATH=$PATH` is reported as written).
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use serde::Serialize;
+
+/// The longest text parsed. An agent's command line is a few hundred bytes; anything longer that
+/// mentions wrangler is uncertain rather than parsed.
+pub const MAX_INPUT: usize = 64 * 1024;
+
+/// How deeply constructs may nest (subshells, groups, compound commands, substitutions, `bash -c`
+/// strings) before the text is uncertain. Bounds the parser's recursion, and with it its stack.
+pub const MAX_DEPTH: usize = 8;
+
+/// Bytes parsed in all, counting each re-parsed string (`bash -c`, backquotes, here-documents)
+/// again: a second bound on the work, however the nesting is arranged.
+const MAX_WORK: usize = 16 * MAX_INPUT;
+
+/// Findings kept; more wrangler calls than this in one command line is uncertain.
+const MAX_FINDINGS: usize = 256;
+
+/// Variables tracked through `export`/assignments/`unset` in one shell, and the longest value;
+/// beyond either the later wrangler calls are uncertain (keeps every copy small).
+const MAX_VARS: usize = 64;
+const MAX_VALUE: usize = 4096;
+
+/// The longest working directory tracked through `cd`s; beyond it the directory is unknown.
+const MAX_CWD: usize = 1024;
+
+/// The values of [`Invocation::via`]: how the call reaches wrangler.
+pub mod via {
+    /// `wrangler` looked up on PATH (the safe-wrangler shim, if it is installed first on PATH).
+    pub const DIRECT: &str = "direct";
+    /// A path: `./node_modules/.bin/wrangler`, `/usr/local/bin/wrangler`.
+    pub const PATH: &str = "path";
+    pub const NPX: &str = "npx";
+    pub const NPM_EXEC: &str = "npm exec";
+    pub const PNPM: &str = "pnpm";
+    pub const YARN: &str = "yarn";
+    pub const BUNX: &str = "bunx";
+    pub const BUN: &str = "bun";
+    /// `node path/to/wrangler/bin/wrangler.js`.
+    pub const NODE: &str = "node";
+    /// `safe-wrangler ...`: already guarded.
+    pub const SAFE_WRANGLER: &str = "safe-wrangler";
+}
+
+/// One wrangler call found in the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invocation {
+    /// The words after the wrangler word (or after the runner's package), quotes removed.
+    pub argv: Vec<String>,
+    /// Variables set for the call, in order: `export`/assignments earlier in the same shell, then
+    /// leading `NAME=value`, then those given to `env` and `sudo`. Values as written (`$PATH`
+    /// stays `$PATH`). A credential here ([`Invocation::credentials`]) must be refused.
+    pub assignments: Vec<(String, String)>,
+    /// Variables removed for the call: `unset NAME` earlier, `env -u NAME`.
+    pub unset: Vec<String>,
+    /// The environment is emptied first (`env -i`): wrangler sees at most `assignments`, none of
+    /// the agent's own variables.
+    pub env_cleared: bool,
+    /// The directory wrangler runs in, from `cd`/`pushd` earlier in the same shell and from
+    /// `env -C`, `sudo -D`, `pnpm -C`, `yarn --cwd`, `npm --prefix`, `bun --cwd`, joined as
+    /// written (`app/..`, `~/x`): relative to the agent's directory unless absolute or `~`.
+    /// `None`: the agent's directory.
+    pub cwd: Option<String>,
+    /// How wrangler is reached: one of the [`via`] constants.
+    pub via: &'static str,
+    /// What the call is wrapped in, outermost first: `sudo`, `env`, `timeout`, `xargs`,
+    /// `bash -c`, `find -exec`, `watch`, ...
+    pub wrappers: Vec<&'static str>,
+    /// More words are filled in at run time and cannot be seen: `xargs` appends its input,
+    /// `find -exec` and `xargs -I` substitute file names. Decide as if anything could follow.
+    pub unknown_args: bool,
+}
+
+impl Invocation {
+    /// Whether the call goes through safe-wrangler already.
+    #[must_use]
+    pub fn guarded(&self) -> bool {
+        self.via == via::SAFE_WRANGLER
+    }
+
+    /// The credential variables ([`crate::credentials::CREDENTIAL_VARS`]) set for the call.
+    #[must_use]
+    pub fn credentials(&self) -> Vec<&str> {
+        self.assignments
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(|name| crate::credentials::is_credential(name))
+            .collect()
+    }
+}
+
+/// What the text does with wrangler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Finding {
+    /// A wrangler call, known from the text alone.
+    Wrangler(Invocation),
+    /// The text mentions wrangler but what it runs cannot be known from it: fail closed.
+    Uncertain { reason: String },
+}
+
+/// Every wrangler call in `text`, in the order the text names them, plus an
+/// [`Finding::Uncertain`] for each part that cannot be known when the text mentions wrangler.
+/// Empty when the text is ordinary work that does not call wrangler.
+#[must_use]
+pub fn find_wrangler(text: &str) -> Vec<Finding> {
+    let bytes = text.as_bytes();
+    let mentioned = mentions(bytes);
+    // `$'\x77rangler'` spells the word without writing it: such text is parsed and the decoded
+    // words are checked.
+    if !mentioned && !bytes.windows(2).any(|w| w == b"$'") {
+        return Vec::new();
+    }
+    if bytes.len() > MAX_INPUT {
+        if !mentioned {
+            return Vec::new();
+        }
+        return vec![Finding::Uncertain {
+            reason: format!(
+                "the command is longer than {} KiB, too long to read with certainty",
+                MAX_INPUT / 1024
+            ),
+        }];
+    }
+    let mut out = Out {
+        mentioned,
+        work: bytes.len(),
+        ..Out::default()
+    };
+    let mut parser = Parser::new(bytes, 0, &mut out, Shell::new(), Inherit::default());
+    if let Err(Stop(reason)) = parser.parse_list(End::Eof) {
+        parser.uncertain(reason);
+    }
+    out.finish()
+}
+
+/// Whether `text` mentions wrangler: case-insensitively, skipping quotes, backslashes and line
+/// continuations (`wr''angler`, `wr\angler` and `WRANGLER` all count).
+fn mentions(text: &[u8]) -> bool {
+    const WORD: &[u8] = b"wrangler";
+    let mut matched = 0;
+    let mut after_backslash = false;
+    for &b in text {
+        if b == b'\\' {
+            after_backslash = true;
+            continue;
+        }
+        let continuation = after_backslash && b == b'\n';
+        after_backslash = false;
+        if continuation || b == b'\'' || b == b'"' {
+            continue;
+        }
+        let c = b.to_ascii_lowercase();
+        // No proper prefix of "wrangler" recurs inside it, so a mismatch restarts cleanly.
+        if WORD.get(matched) == Some(&c) {
+            matched += 1;
+            if matched == WORD.len() {
+                return true;
+            }
+        } else {
+            matched = usize::from(c == WORD[0]);
+        }
+    }
+    false
+}
+
+/// What the whole parse collects: findings, and whether the text mentions wrangler at all.
+#[derive(Default)]
+struct Out {
+    findings: Vec<Finding>,
+    reasons: HashSet<String>,
+    mentioned: bool,
+    work: usize,
+    /// A file was written with text that mentions wrangler (`cat > run.sh <<EOF`).
+    wrote: bool,
+    /// A script ran whose commands cannot be seen (`bash run.sh`, `./run.sh`, `python x.py`).
+    ran_script: bool,
+}
+
+impl Out {
+    fn uncertain(&mut self, reason: String) {
+        if self.findings.len() <= MAX_FINDINGS && self.reasons.insert(reason.clone()) {
+            self.findings.push(Finding::Uncertain { reason });
+        }
+    }
+
+    /// Uncertain findings only count when the text mentions wrangler.
+    fn finish(mut self) -> Vec<Finding> {
+        if self.wrote && self.ran_script {
+            self.uncertain(
+                "the command writes a file that mentions wrangler and runs a script that cannot be \
+                 seen here"
+                    .to_owned(),
+            );
+        }
+        if self.mentioned {
+            return self.findings;
+        }
+        self.findings
+            .into_iter()
+            .filter(|f| matches!(f, Finding::Wrangler(_)))
+            .collect()
+    }
+}
+
+/// A parse error: the text is uncertain for this reason.
+struct Stop(String);
+
+impl Stop {
+    fn new(reason: &str) -> Stop {
+        Stop(reason.to_owned())
+    }
+}
+
+/// A working directory relative to the agent's.
+#[derive(Debug, Clone, Default)]
+enum Dir {
+    /// The agent's own directory.
+    #[default]
+    Here,
+    /// As written, joined across `cd`s.
+    At(Rc<str>),
+    /// Only known at run time.
+    Unknown,
+}
+
+fn join(base: &Dir, path: &str) -> Dir {
+    if path.is_empty() {
+        return base.clone();
+    }
+    let joined = if path.starts_with('/') || path.starts_with('~') {
+        path.to_owned()
+    } else {
+        match base {
+            Dir::Unknown => return Dir::Unknown,
+            Dir::Here => path.to_owned(),
+            Dir::At(b) => format!("{}/{path}", b.trim_end_matches('/')),
+        }
+    };
+    if joined.len() > MAX_CWD {
+        Dir::Unknown
+    } else {
+        Dir::At(joined.into())
+    }
+}
+
+/// A variable set for a command or in a shell.
+#[derive(Debug, Clone)]
+struct Assign {
+    name: Rc<str>,
+    value: Rc<str>,
+    /// The value comes from an expansion.
+    expanded: bool,
+}
+
+/// What one shell has done so far that later commands inherit. Cheap to clone: a subshell takes a
+/// copy and drops it.
+#[derive(Debug, Clone)]
+struct Shell {
+    cwd: Dir,
+    old: Dir,
+    stack: Rc<Vec<Dir>>,
+    vars: Rc<Vec<Assign>>,
+    unset: Rc<Vec<Rc<str>>>,
+    /// More variables or directories than tracked: later calls are uncertain.
+    overflow: bool,
+}
+
+impl Shell {
+    fn new() -> Shell {
+        Shell {
+            cwd: Dir::Here,
+            old: Dir::Unknown,
+            stack: Rc::default(),
+            vars: Rc::default(),
+            unset: Rc::default(),
+            overflow: false,
+        }
+    }
+
+    fn set(&mut self, a: Assign) {
+        if self.overflow || a.value.len() > MAX_VALUE {
+            self.overflow = true;
+            return;
+        }
+        if self.unset.contains(&a.name) {
+            Rc::make_mut(&mut self.unset).retain(|n| *n != a.name);
+        }
+        let vars = Rc::make_mut(&mut self.vars);
+        vars.retain(|v| v.name != a.name);
+        if vars.len() >= MAX_VARS {
+            self.overflow = true;
+            return;
+        }
+        vars.push(a);
+    }
+
+    fn remove(&mut self, name: &str) {
+        if self.overflow {
+            return;
+        }
+        if self.vars.iter().any(|v| &*v.name == name) {
+            Rc::make_mut(&mut self.vars).retain(|v| &*v.name != name);
+        }
+        if self.unset.len() >= MAX_VARS {
+            self.overflow = true;
+        } else if !self.unset.iter().any(|n| &**n == name) {
+            Rc::make_mut(&mut self.unset).push(name.into());
+        }
+    }
+}
+
+/// What a re-parsed string (`bash -c`, backquotes) inherits from the command that runs it.
+#[derive(Debug, Clone, Default)]
+struct Inherit {
+    wrappers: Vec<&'static str>,
+    runner: Option<&'static str>,
+    unknown_args: bool,
+    placeholder: Option<String>,
+    env_cleared: bool,
+}
+
+/// What the words around one command add to a wrangler call found in it.
+#[derive(Debug, Clone)]
+struct Ctx {
+    wrappers: Vec<&'static str>,
+    assigns: Vec<Assign>,
+    unset: Vec<String>,
+    env_cleared: bool,
+    unknown_args: bool,
+    /// The text `xargs -I` or `find -exec` replaces with words from its input.
+    placeholder: Option<String>,
+    /// The package runner that puts wrangler on PATH (`npx -c 'wrangler ...'`).
+    runner: Option<&'static str>,
+    cwd: Dir,
+    /// The command runs in the shell itself (no wrapper): `cd` and `export` affect the shell.
+    shell_level: bool,
+}
+
+/// How a command treats its standard input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stdin {
+    /// As data (or not at all): a here-document mentioning wrangler is harmless.
+    Data,
+    /// As commands to run: a shell or interpreter with no script.
+    Code,
+    /// Unknown.
+    Unknown,
+}
+
+mod grammar;
+mod lexer;
+mod meaning;
+mod runners;
+mod tables;
+
+use lexer::{CLOSERS, Doc, End, Mode, Tok, Word, WordBuf, excerpt, is_meta};
+use meaning::{Next, Wr, basename, node_runs_wrangler, wranglerish};
+use runners::{Spec, chdir, options};
+use tables::{BUN_DATA, DATA, INTERPRETERS, NPM_DATA, PNPM_DATA, SCRIPT_VERBS, SHELLS, YARN_DATA};
+
+struct Parser<'s, 'o> {
+    src: &'s [u8],
+    pos: usize,
+    depth: usize,
+    out: &'o mut Out,
+    st: Shell,
+    inherit: Inherit,
+    pending: Vec<Doc>,
+    /// Commands seen that read commands from their standard input.
+    code: usize,
+}
+
+impl<'s, 'o> Parser<'s, 'o> {
+    fn new(
+        src: &'s [u8],
+        depth: usize,
+        out: &'o mut Out,
+        st: Shell,
+        inherit: Inherit,
+    ) -> Parser<'s, 'o> {
+        Parser {
+            src,
+            pos: 0,
+            depth,
+            out,
+            st,
+            inherit,
+            pending: Vec::new(),
+            code: 0,
+        }
+    }
+
+    fn uncertain(&mut self, reason: impl Into<String>) {
+        self.out.uncertain(reason.into());
+    }
+
+    fn enter(&mut self) -> Result<(), Stop> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Stop(format!(
+                "the command nests more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    /// One line per finding: `wrappers/via(argv) @cwd NAME=value -UNSET -* +…`, `?` for uncertain.
+    fn render(text: &str) -> String {
+        find_wrangler(text)
+            .iter()
+            .map(|f| match f {
+                Finding::Uncertain { .. } => "?".to_owned(),
+                Finding::Wrangler(i) => {
+                    let mut s = String::new();
+                    for w in &i.wrappers {
+                        s.push_str(w);
+                        s.push('/');
+                    }
+                    let _ = write!(s, "{}({})", i.via, i.argv.join(" "));
+                    if let Some(c) = &i.cwd {
+                        let _ = write!(s, " @{c}");
+                    }
+                    for (k, v) in &i.assignments {
+                        let _ = write!(s, " {k}={v}");
+                    }
+                    for u in &i.unset {
+                        let _ = write!(s, " -{u}");
+                    }
+                    if i.env_cleared {
+                        s.push_str(" -*");
+                    }
+                    if i.unknown_args {
+                        s.push_str(" +…");
+                    }
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn check(cases: &[(&str, &str)]) {
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(text, want)| {
+                let got = render(text);
+                (got != *want).then(|| format!("{text:?}\n   want {want:?}\n    got {got:?}"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Ordinary agent commands that call wrangler.
+    #[rustfmt::skip]
+    const ORDINARY: &[(&str, &str)] = &[
+        ("wrangler deploy", "direct(deploy)"),
+        ("npx wrangler deploy --env staging", "npx(deploy --env staging)"),
+        ("npx -y wrangler@4 deploy", "npx(deploy)"),
+        ("npx --yes wrangler@latest whoami", "npx(whoami)"),
+        ("npx -p wrangler@4 wrangler tail", "npx(tail)"),
+        ("npx --package=wrangler -- wrangler types", "npx(types)"),
+        ("npx -c 'wrangler deploy'", "npx -c/npx(deploy)"),
+        ("cd app && npm exec -- wrangler d1 migrations apply DB --remote", "npm exec(d1 migrations apply DB --remote) @app"),
+        ("npm exec wrangler whoami", "npm exec(whoami)"),
+        ("npm x -- wrangler deploy --dry-run", "npm exec(deploy --dry-run)"),
+        ("npm exec wrangler -- deploy --dry-run", "npm exec(deploy --dry-run)"),
+        ("npm --prefix web exec -- wrangler types", "npm exec(types) @web"),
+        ("pnpm exec wrangler types", "pnpm(types)"),
+        ("pnpm dlx wrangler deploy", "pnpm(deploy)"),
+        ("pnpm wrangler dev", "pnpm(dev)"),
+        ("pnpx wrangler versions upload", "pnpm(versions upload)"),
+        ("pnpm -C apps/api exec wrangler deploy", "pnpm(deploy) @apps/api"),
+        ("yarn wrangler deploy", "yarn(deploy)"),
+        ("yarn dlx wrangler deploy", "yarn(deploy)"),
+        ("yarn exec wrangler tail", "yarn(tail)"),
+        ("yarn run wrangler types", "yarn(types)"),
+        ("yarn --cwd worker wrangler deploy", "yarn(deploy) @worker"),
+        ("bunx wrangler deploy", "bunx(deploy)"),
+        ("bun x wrangler deploy", "bunx(deploy)"),
+        ("bun run wrangler dev", "bun(dev)"),
+        ("node node_modules/wrangler/bin/wrangler.js deploy", "node(deploy)"),
+        ("node node_modules/wrangler/ deploy", "node(deploy)"),
+        ("node node_modules/wrangler/wrangler-dist/cli deploy", "node(deploy)"),
+        ("node ./node_modules/wrangler/wrangler-dist/cli.js whoami", "node(whoami)"),
+        ("node --max-old-space-size=4096 node_modules/.bin/wrangler deploy", "node(deploy)"),
+        ("./node_modules/.bin/wrangler deploy", "path(deploy)"),
+        ("node_modules/.bin/wrangler d1 list", "path(d1 list)"),
+        ("/usr/local/bin/wrangler whoami", "path(whoami)"),
+        ("bash -c \"wrangler deploy\"", "bash -c/direct(deploy)"),
+        ("sh -c 'cd app && wrangler deploy'", "sh -c/direct(deploy) @app"),
+        ("bash -lc 'npx wrangler tail'", "bash -c/npx(tail)"),
+        ("bash -euo pipefail -c 'wrangler deploy'", "bash -c/direct(deploy)"),
+        ("echo $(wrangler whoami)", "direct(whoami)"),
+        ("echo \"account: $(wrangler whoami | grep id)\"", "direct(whoami)"),
+        ("echo `wrangler whoami`", "direct(whoami)"),
+        ("diff <(wrangler kv key list --binding A) b.json", "direct(kv key list --binding A)"),
+        ("FOO=1 CLOUDFLARE_ENV=production wrangler deploy", "direct(deploy) FOO=1 CLOUDFLARE_ENV=production"),
+        ("CLOUDFLARE_API_TOKEN=abc wrangler deploy", "direct(deploy) CLOUDFLARE_API_TOKEN=abc"),
+        ("CLOUDFLARE_API_TOKEN=$TOKEN npx wrangler deploy", "npx(deploy) CLOUDFLARE_API_TOKEN=$TOKEN"),
+        ("sudo -E env CLOUDFLARE_API_TOKEN=x wrangler deploy", "sudo/env/direct(deploy) CLOUDFLARE_API_TOKEN=x"),
+        ("sudo -u deploy -- wrangler deploy", "sudo/direct(deploy)"),
+        ("sudo A=1 wrangler whoami", "sudo/direct(whoami) A=1"),
+        ("env -u CLOUDFLARE_ENV wrangler deploy", "env/direct(deploy) -CLOUDFLARE_ENV"),
+        ("env -C site wrangler pages deploy dist", "env/direct(pages deploy dist) @site"),
+        ("timeout 30 npx wrangler tail", "timeout/npx(tail)"),
+        ("timeout -s KILL 5m wrangler tail", "timeout/direct(tail)"),
+        ("nice -n 10 nohup wrangler dev > dev.log 2>&1 &", "nice/nohup/direct(dev)"),
+        ("time wrangler deploy --dry-run", "direct(deploy --dry-run)"),
+        ("time -p npx wrangler build", "npx(build)"),
+        ("command wrangler deploy", "command/direct(deploy)"),
+        ("exec wrangler dev", "exec/direct(dev)"),
+        ("ls | xargs wrangler r2 object put", "xargs/direct(r2 object put) +…"),
+        ("find . -name '*.toml' -exec wrangler deploy --config {} \\;", "find -exec/direct(deploy --config {}) +…"),
+        ("export CLOUDFLARE_ENV=staging; wrangler deploy", "direct(deploy) CLOUDFLARE_ENV=staging"),
+        ("unset CLOUDFLARE_API_TOKEN && wrangler whoami", "direct(whoami) -CLOUDFLARE_API_TOKEN"),
+        ("cd apps && cd api && wrangler deploy", "direct(deploy) @apps/api"),
+        ("cd /srv/app; wrangler deploy", "direct(deploy) @/srv/app"),
+        ("cd app; cd ..; wrangler types", "direct(types) @app/.."),
+        ("(cd app && wrangler deploy); wrangler whoami", "direct(deploy) @app; direct(whoami)"),
+        ("cd app | wrangler whoami", "direct(whoami)"),
+        ("pushd app && wrangler deploy && popd && wrangler whoami", "direct(deploy) @app; direct(whoami)"),
+        ("if wrangler whoami; then wrangler deploy; fi", "direct(whoami); direct(deploy)"),
+        ("for e in staging; do wrangler deploy --env staging; done", "direct(deploy --env staging)"),
+        ("while true; do wrangler tail; done", "direct(tail)"),
+        ("case x in x) wrangler deploy ;; *) echo no ;; esac", "direct(deploy)"),
+        ("{ wrangler whoami; wrangler deploy; }", "direct(whoami); direct(deploy)"),
+        ("! wrangler whoami", "direct(whoami)"),
+        ("[[ -n $(wrangler whoami) ]] && echo ok", "direct(whoami)"),
+        ("wrangler secret put KEY <<< \"value\"", "direct(secret put KEY)"),
+        ("wrangler d1 execute DB --command \"SELECT * FROM t\"", "direct(d1 execute DB --command SELECT * FROM t)"),
+        ("wrangler deploy # ship it", "direct(deploy)"),
+        ("npm run build && npx wrangler deploy", "npx(deploy)"),
+        ("git add -A && git commit -m 'x' && npx wrangler deploy --env staging", "npx(deploy --env staging)"),
+        ("safe-wrangler deploy --env production", "safe-wrangler(deploy --env production)"),
+        ("npx safe-wrangler deploy", "safe-wrangler(deploy)"),
+        ("watch -n 5 wrangler deployments list", "watch/direct(deployments list)"),
+        ("corepack pnpm exec wrangler deploy", "pnpm(deploy)"),
+        ("cat <<'EOF' > x.txt\nwrangler deploy\nEOF\nwrangler whoami", "direct(whoami)"),
+        ("cat > NOTES.md <<'EOF'\nRun wrangler deploy after merging\nEOF\nnpm test", ""),
+        ("npx wrangler tail > tail.log 2>/dev/null & ./scripts/load-test.sh", "npx(tail)"),
+        ("cat <<EOF\n$(wrangler whoami)\nEOF", "direct(whoami)"),
+        ("Wrangler deploy", "direct(deploy)"),
+        ("wrangler deploy --var \"A:b c\"", "direct(deploy --var A:b c)"),
+        ("wrangler deploy --message $'line\\nnext'", "direct(deploy --message line\nnext)"),
+        ("for ((i = 0; i < 2; i++)); do wrangler whoami; done", "direct(whoami)"),
+        ("cd é && cd -P app && wrangler deploy", "direct(deploy) @é/app"),
+        ("export A=1 && (unset A; wrangler deploy) && wrangler whoami", "direct(deploy) -A; direct(whoami) A=1"),
+        ("cd a && cd b && cd - && wrangler deploy", "direct(deploy) @a"),
+        ("FOO=1; sudo wrangler deploy", "sudo/direct(deploy) FOO=1"),
+        ("xargs -I {} wrangler r2 object put b/{} --file {} < files.txt", "xargs/direct(r2 object put b/{} --file {}) +…"),
+    ];
+
+    #[test]
+    fn ordinary_calls() {
+        check(ORDINARY);
+    }
+
+    /// Ordinary work that does not call wrangler, even when it names it: no findings at all.
+    #[rustfmt::skip]
+    const NO_CALLS: &[(&str, &str)] = &[
+        ("grep wrangler README.md", ""),
+        ("grep -rn \"wrangler deploy\" src docs", ""),
+        ("echo \"wrangler deploy\"", ""),
+        ("echo wrangler deploy", ""),
+        ("git commit -m 'wrangler deploy'", ""),
+        ("git commit -m \"$(cat <<'EOF'\nUse wrangler deploy --env staging\nEOF\n)\"", ""),
+        ("cat wrangler.toml", ""),
+        ("ls node_modules/.bin/wrangler", ""),
+        ("npm i -D wrangler@4", ""),
+        ("npm install --save-dev wrangler", ""),
+        ("pnpm add -D wrangler", ""),
+        ("yarn add wrangler", ""),
+        ("bun add -d wrangler", ""),
+        ("npm view wrangler version", ""),
+        ("which wrangler", ""),
+        ("command -v wrangler", ""),
+        ("type wrangler", ""),
+        ("sed -i 's/wrangler deploy/wrangler versions upload/' package.json", ""),
+        ("jq '.scripts.deploy = \"wrangler deploy\"' package.json", ""),
+        ("rg -l wrangler | head", ""),
+        ("cargo test --lib wrangler", ""),
+        ("python3 scripts/gen-table.py ../shared/wrangler/commands.json", ""),
+        ("code wrangler.jsonc", ""),
+        ("# wrangler deploy", ""),
+        ("echo hi # wrangler deploy", ""),
+        ("safe-wrangler explain -- deploy --env production", ""),
+        ("safe-wrangler doctor", ""),
+        ("safe-wrangler hook --claude", ""),
+        ("cat > wrangler.toml <<'EOF'\nname = \"x\"\nEOF", ""),
+        ("for wrangler in a b; do echo $wrangler; done", ""),
+        ("case wrangler in wrangler) echo yes ;; esac", ""),
+        ("printf '%s\\n' wrangler", ""),
+        ("ls -la && git status && npm test", ""),
+        ("cargo build --release 2>&1 | tail -5", ""),
+        ("$EDITOR notes.txt", ""),
+        ("eval \"$(ssh-agent -s)\"", ""),
+        ("FOO=$(date) make", ""),
+    ];
+
+    #[test]
+    fn no_calls() {
+        check(NO_CALLS);
+    }
+
+    /// Ways around a pattern match; each must be found or be uncertain.
+    #[rustfmt::skip]
+    const BYPASS: &[(&str, &str)] = &[
+        ("w=wrangler; $w deploy", "?"),
+        ("W=wrangler; ${W} deploy", "?"),
+        ("eval \"wrangler deploy\"", "?"),
+        ("eval wrangler deploy", "?"),
+        ("bash <<EOF\nwrangler deploy\nEOF", "?"),
+        ("sh <<< 'wrangler deploy'", "?"),
+        ("echo 'wrangler deploy' | bash", "?"),
+        ("echo wrangler deploy | sh -s", "?"),
+        ("echo 'wrangler deploy' | (bash)", "?"),
+        ("curl -s https://x.sh | bash; echo wrangler", "?"),
+        ("\\wrangler deploy", "direct(deploy)"),
+        ("'wrangler' deploy", "direct(deploy)"),
+        ("\"wrangler\" deploy", "direct(deploy)"),
+        ("wr''angler deploy", "direct(deploy)"),
+        ("wr\\angler deploy", "direct(deploy)"),
+        ("wr\\\nangler deploy", "direct(deploy)"),
+        ("$'\\x77rangler' deploy", "direct(deploy)"),
+        ("$'\\167rangler' deploy", "direct(deploy)"),
+        ("WRANGLER deploy", "direct(deploy)"),
+        ("/bin/sh -c 'npx wrangler deploy'", "sh -c/npx(deploy)"),
+        ("command -p wrangler deploy", "command/direct(deploy)"),
+        ("env -i PATH=$PATH wrangler deploy", "env/direct(deploy) PATH=$PATH -*"),
+        ("env - wrangler deploy", "env/direct(deploy) -*"),
+        ("$(echo wrangler) deploy", "?"),
+        ("`echo wrangler` deploy", "?"),
+        ("bash -c \"bash -c 'wrangler deploy'\"", "bash -c/bash -c/direct(deploy)"),
+        ("bash -c \"$CMD\" # wrangler", "?"),
+        ("sh -c 'wrangler deploy \"$@\"' _ --env production", "?"),
+        ("wrangler deploy --env $ENV", "?"),
+        ("wrangler deploy --env \"${ENV:-staging}\"", "?"),
+        ("wrangler deploy --env '$ENV'", "direct(deploy --env $ENV)"),
+        ("CLOUDFLARE_ENV=$E wrangler deploy", "?"),
+        ("cd \"$DIR\" && wrangler deploy", "?"),
+        ("cd - && wrangler deploy", "?"),
+        ("wr* deploy # wrangler", "?"),
+        ("{wrangler,deploy}", "?"),
+        ("wrangler deploy --env={staging,production}", "?"),
+        ("source .env && wrangler deploy", "?; direct(deploy)"),
+        (". ./env.sh; wrangler deploy", "?; direct(deploy)"),
+        ("alias w=wrangler; w deploy", "?"),
+        ("wrangler() { echo hi; }; wrangler deploy", "?; direct(deploy)"),
+        ("function npx { wrangler \"$@\"; }; npx deploy", "?; ?"),
+        ("echo 'wrangler deploy", "?"),
+        ("echo \"$(wrangler deploy\"", "?"),
+        ("echo `wrangler deploy", "?"),
+        ("wrangler deploy )", "direct(deploy); ?"),
+        ("fi; wrangler deploy", "?"),
+        ("xargs -I{} sh -c '{}' < cmds.txt # wrangler", "?"),
+        ("echo deploy | xargs wrangler", "xargs/direct() +…"),
+        ("echo wrangler deploy | xargs sh -c", "?"),
+        ("ssh host wrangler deploy", "?"),
+        ("docker run --rm img npx wrangler deploy", "?"),
+        ("op run --env-file=.env -- wrangler deploy", "?"),
+        ("dotenvx run -- npx wrangler deploy", "?"),
+        ("npx dotenv -e .env -- wrangler deploy", "?"),
+        ("npm run wrangler -- deploy", "?"),
+        ("trap 'wrangler deploy' EXIT", "?"),
+        ("python3 -c \"import os; os.system('wrangler deploy')\"", "?"),
+        ("node -e \"require('child_process').execSync('wrangler deploy')\"", "?"),
+        ("python3 - <<'EOF'\nimport subprocess; subprocess.run(['wrangler', 'deploy'])\nEOF", "?"),
+        ("git rebase -x 'wrangler deploy' HEAD~3", "?"),
+        ("npm exec wrangler deploy --env staging", "?"),
+        ("pnpm --filter api exec wrangler deploy", "?"),
+        ("yarn workspace api wrangler deploy", "?"),
+        ("env -S 'wrangler deploy'", "?"),
+        ("sudo -s wrangler deploy", "sudo/direct(deploy)"),
+        ("nohup sh -c 'wrangler deploy' &", "nohup/sh -c/direct(deploy)"),
+        ("((wrangler deploy) )", "direct(deploy)"),
+        ("echo $((cd app && wrangler deploy) | tee log)", "direct(deploy) @app"),
+        ("echo $((wrangler + 1))", "?"),
+        ("echo \"$(( FOO=1 wrangler tail ))\"", "?"),
+        ("exec 3< <(wrangler whoami)", "direct(whoami)"),
+        ("a=(wrangler deploy); \"${a[@]}\"", "?"),
+        ("cat <<EOF | sh\nwrangler deploy\nEOF", "?"),
+        ("while read c; do $c; done <<EOF\nwrangler deploy\nEOF", "?; ?"),
+        ("watch \"$CMD\" # wrangler", "?"),
+        ("busybox sh -c 'wrangler deploy'", "sh -c/direct(deploy)"),
+        ("taskset -c 0 wrangler deploy", "taskset/direct(deploy)"),
+        ("cat > run.sh <<'EOF'\nnpx wrangler deploy\nEOF\nbash run.sh", "?"),
+        ("echo 'wrangler deploy' > d.sh && chmod +x d.sh && ./d.sh", "?"),
+        ("printf 'wrangler deploy' > d.py; python3 d.py", "?"),
+    ];
+
+    #[test]
+    fn bypass_attempts() {
+        check(BYPASS);
+    }
+
+    #[test]
+    fn nesting_and_size_are_bounded() {
+        let parens = format!("{}wrangler deploy{}", "(".repeat(200), ")".repeat(200));
+        assert_eq!(render(&parens), "?");
+        let spaced = format!("{}wrangler deploy{}", "( ".repeat(200), " )".repeat(200));
+        assert_eq!(render(&spaced), "?");
+        let substs = format!(
+            "echo {}wrangler deploy{}",
+            "$(".repeat(200),
+            ")".repeat(200)
+        );
+        assert_eq!(render(&substs), "?");
+        let braces = format!("echo {}x{} wrangler", "${a:-".repeat(200), "}".repeat(200));
+        assert_eq!(render(&braces), "?");
+        let mut nested = "wrangler deploy".to_owned();
+        for _ in 0..12 {
+            nested = format!("bash -c {}", quote(&nested));
+        }
+        assert_eq!(render(&nested), "?");
+        let shallow = (0..5).fold("wrangler deploy".to_owned(), |s, _| {
+            format!("sh -c {}", quote(&s))
+        });
+        assert_eq!(
+            render(&shallow),
+            "sh -c/sh -c/sh -c/sh -c/sh -c/direct(deploy)"
+        );
+        let finds = format!("find {} wrangler deploy", "-exec find ".repeat(2000));
+        assert!(render(&finds).contains('?'));
+
+        let big = "wrangler deploy; ".repeat(60_000);
+        assert_eq!(render(&big), "?");
+        let big_plain = "echo hello; ".repeat(100_000);
+        assert!(find_wrangler(&big_plain).is_empty());
+        let many = "wrangler whoami;".repeat(300);
+        let found = find_wrangler(&many);
+        assert!(found.iter().any(|f| matches!(f, Finding::Uncertain { .. })));
+        assert!(found.len() <= MAX_FINDINGS + 2);
+    }
+
+    #[test]
+    fn findings_carry_what_the_caller_needs() {
+        let found = find_wrangler("cd app && CLOUDFLARE_API_TOKEN=x sudo -E npx wrangler deploy");
+        let [Finding::Wrangler(inv)] = found.as_slice() else {
+            panic!("{found:?}");
+        };
+        assert_eq!(inv.argv, ["deploy"]);
+        assert_eq!(inv.credentials(), ["CLOUDFLARE_API_TOKEN"]);
+        assert_eq!(inv.cwd.as_deref(), Some("app"));
+        assert_eq!(inv.via, via::NPX);
+        assert_eq!(inv.wrappers, ["sudo"]);
+        assert!(!inv.guarded());
+        let json = serde_json::to_value(&found[0]).unwrap();
+        assert_eq!(json["kind"], "wrangler");
+        assert_eq!(json["via"], "npx");
+
+        let found = find_wrangler("w=wrangler; $w deploy");
+        let [Finding::Uncertain { reason }] = found.as_slice() else {
+            panic!("{found:?}");
+        };
+        assert_eq!(reason, "the command name `$w` is only known at run time");
+        assert!(
+            find_wrangler("safe-wrangler deploy")
+                .iter()
+                .all(|f| matches!(f, Finding::Wrangler(i) if i.guarded()))
+        );
+    }
+
+    // ---- property tests ----
+
+    /// xorshift64*: a small deterministic PRNG.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % (n as u64)).unwrap_or(0)
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// Single-quotes `s` for the shell.
+    fn quote(s: &str) -> String {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+
+    const ALPHABET: &[&str] = &[
+        ";", "&&", "||", "|", "&", "\n", "(", ")", "{", "}", "$(", "`", "'", "\"", "$", "\\", " ",
+        " ", "  ", "wrangler", "npx", "bash", "-c", "cd", "echo", "#", "<<", "EOF", "=", "x", "${",
+        "$'", "\\x77", "((", "))", "<(", "sudo", "env", "xargs", "if", "then", "fi", "do", "done",
+        "for", "in", "case", "esac", ";;", "[[", "]]", "function", "eval", "W=", "$W", "é", "→",
+        "\u{202e}", "\0", "-é", "cd é", "pushd", "popd", "-", "2>", "&>", "<<-", "<<<", "{fd}>",
+        "!", "node", "pnpm", "yarn", "exec", "--", "-p", "*", "?", "[", "]", ",",
+    ];
+
+    #[test]
+    fn random_text_never_panics() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..50_000 {
+            let len = rng.below(40);
+            let text: String = (0..len).map(|_| rng.pick(ALPHABET)).collect();
+            let found = find_wrangler(&text);
+            if !mentions(text.as_bytes()) && !text.contains("$'") {
+                assert!(found.is_empty(), "{text:?}: {found:?}");
+            }
+            // Whatever follows, a line that starts with a wrangler call is never clean.
+            let first = format!("wrangler deploy {text}");
+            assert!(!find_wrangler(&first).is_empty(), "{first:?}");
+            let after = format!("wrangler whoami; {text}");
+            assert!(!find_wrangler(&after).is_empty(), "{after:?}");
+        }
+    }
+
+    /// A random well-formed command line and how many wrangler calls it makes.
+    fn generate(rng: &mut Rng, depth: usize) -> (String, usize) {
+        let items = 1 + rng.below(3);
+        let mut text = String::new();
+        let mut calls = 0;
+        for i in 0..items {
+            if i > 0 {
+                text.push_str(rng.pick(&[" ; ", " && ", " || ", " | ", "\n", " & "]));
+            }
+            let (t, n) = generate_command(rng, depth);
+            text.push_str(&t);
+            calls += n;
+        }
+        (text, calls)
+    }
+
+    fn generate_command(rng: &mut Rng, depth: usize) -> (String, usize) {
+        const SIMPLE: &[(&str, usize)] = &[
+            ("wrangler deploy --env staging", 1),
+            ("npx wrangler whoami", 1),
+            ("FOO=1 sudo -E env A=b wrangler tail", 1),
+            ("pnpm exec wrangler types", 1),
+            ("timeout 5 yarn wrangler dev", 1),
+            ("echo wrangler", 0),
+            ("grep -r 'wrangler deploy' src", 0),
+            ("git commit -m \"wrangler deploy\"", 0),
+            ("ls -la", 0),
+            ("npm i -D wrangler@4", 0),
+        ];
+        let kinds = if depth >= 4 { 1 } else { 8 };
+        match rng.below(kinds) {
+            0 => {
+                let (t, n) = SIMPLE[rng.below(SIMPLE.len())];
+                (t.to_owned(), n)
+            }
+            kind => {
+                let (inner, calls) = generate(rng, depth + 1);
+                match kind {
+                    1 => (format!("( {inner} )"), calls),
+                    2 => (format!("{{ {inner}; }}"), calls),
+                    3 => (format!("echo \"$( {inner} )\""), calls),
+                    4 => (format!("bash -c {}", quote(&inner)), calls),
+                    5 => {
+                        let (then, more) = generate(rng, depth + 1);
+                        (format!("if {inner}; then {then}; fi"), calls + more)
+                    }
+                    6 => (format!("for x in a b; do {inner}; done"), calls),
+                    _ => (format!("cd dir && {inner}"), calls),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn generated_command_lines_are_counted_exactly() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..3_000 {
+            let (text, calls) = generate(&mut rng, 0);
+            let found = find_wrangler(&text);
+            let wranglers = found
+                .iter()
+                .filter(|f| matches!(f, Finding::Wrangler(_)))
+                .count();
+            assert_eq!(wranglers, calls, "{text:?}: {found:?}");
+            assert_eq!(wranglers, found.len(), "{text:?}: {found:?}");
+        }
+    }
+
+    /// The lines of `tests/hook-corpus.txt`, decoded (`\n` is a newline, `\\` a backslash).
+    fn corpus() -> Vec<String> {
+        include_str!("../../tests/hook-corpus.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let mut s = String::new();
+                let mut chars = l.chars();
+                while let Some(c) = chars.next() {
+                    match (c, chars.clone().next()) {
+                        ('\\', Some('n')) => {
+                            s.push('\n');
+                            chars.next();
+                        }
+                        ('\\', Some('\\')) => {
+                            s.push('\\');
+                            chars.next();
+                        }
+                        _ => s.push(c),
+                    }
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn corpus_lines_parse() {
+        let lines = corpus();
+        assert!(lines.len() >= 1000, "{}", lines.len());
+        let mut calls = 0;
+        let mut unsure = Vec::new();
+        for line in &lines {
+            let found = find_wrangler(line);
+            if !mentions(line.as_bytes()) {
+                assert!(found.is_empty(), "{line:?}: {found:?}");
+            }
+            if found.iter().any(|f| matches!(f, Finding::Wrangler(_))) {
+                calls += 1;
+            }
+            if found.iter().any(|f| matches!(f, Finding::Uncertain { .. })) {
+                unsure.push(line.as_str());
+            }
+        }
+        // About 30% of the corpus calls wrangler; realistic lines are rarely uncertain.
+        assert!(
+            calls * 100 / lines.len() >= 25,
+            "{calls} of {}",
+            lines.len()
+        );
+        assert!(unsure.len() * 100 / lines.len() <= 3, "{unsure:#?}");
+    }
+}

@@ -1,0 +1,7 @@
+//! safe-wrangler's own verbs besides `explain` and `log` (in `cli`): doctor, hook, protect,
+//! scripts.
+
+pub mod doctor;
+pub mod hook;
+pub mod protect;
+pub mod scripts;

@@ -1,0 +1,113 @@
+//! Nothing aborts (issue 10): a reader that goes away, a closed stderr or an internal error never
+//! ends safe-wrangler with SIGABRT (134); each way in ends with the code it promises.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::util::{Out, Sandbox};
+
+/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+fn broken_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer
+}
+
+fn run(mut cmd: Command, stdin: &str) -> Out {
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    Out(child.wait_with_output().unwrap())
+}
+
+fn refused_deploy(s: &Sandbox) -> Command {
+    let mut cmd = s
+        .shim(&["deploy"])
+        .env("SAFE_WRANGLER_LOG", s.path("audit.log"))
+        .cmd;
+    cmd.env("CI", "true");
+    cmd
+}
+
+#[test]
+fn listing_verbs_end_quietly_when_the_reader_goes_away() {
+    let s = Sandbox::new();
+    for _ in 0..3 {
+        let mut cmd = refused_deploy(&s);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        assert_eq!(cmd.status().unwrap().code(), Some(77));
+    }
+    for verb in [
+        &["log"][..],
+        &["doctor"],
+        &["explain", "deploy"],
+        &["scripts"],
+    ] {
+        let mut cmd = s
+            .safe(verb)
+            .env("SAFE_WRANGLER_LOG", s.path("audit.log"))
+            .cmd;
+        cmd.stdout(broken_pipe()).stderr(Stdio::piped());
+        let out = Out(cmd.spawn().unwrap().wait_with_output().unwrap());
+        assert_eq!(out.code(), Some(0), "{verb:?}: {}", out.stderr());
+        assert_eq!(out.stderr(), "", "{verb:?}");
+    }
+}
+
+#[test]
+fn a_refusal_still_exits_77_when_stderr_is_a_broken_pipe() {
+    let s = Sandbox::new();
+    let mut cmd = refused_deploy(&s);
+    cmd.stdout(Stdio::null()).stderr(broken_pipe());
+    assert_eq!(cmd.status().unwrap().code(), Some(77));
+    assert!(s.wrangler_argv().is_none(), "wrangler must not run");
+}
+
+fn hook_input(agent: &str, command: &str, cwd: &str) -> String {
+    match agent {
+        "cursor" => json!({"conversation_id": "c", "hook_event_name": "beforeShellExecution", "command": command, "cwd": cwd}),
+        _ => json!({"session_id": "s", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}}),
+    }
+    .to_string()
+}
+
+#[test]
+fn a_hook_that_cannot_write_its_answer_blocks_with_exit_2() {
+    let s = Sandbox::new();
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "cursor"] {
+        let mut cmd = s.safe(&["hook", agent]).cmd;
+        cmd.stdout(broken_pipe()).stderr(Stdio::piped());
+        let out = run(cmd, &hook_input(agent, "npx wrangler deploy", &cwd));
+        assert_eq!(out.code(), Some(2), "{agent}: {}", out.stderr());
+        assert!(out.stderr().contains("safe-wrangler hook: "), "{agent}");
+    }
+}
+
+#[test]
+fn a_panic_inside_the_hook_is_a_block() {
+    let s = Sandbox::new();
+    let cwd = s.project().display().to_string();
+    // Claude: exit 2 with the reason on stderr.
+    let mut cmd = s
+        .safe(&["hook", "claude"])
+        .env("SAFE_WRANGLER_DEBUG_PANIC", "1")
+        .cmd;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = run(cmd, &hook_input("claude", "ls", &cwd));
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
+    assert_eq!(out.stdout(), "");
+    assert!(out.stderr().contains("internal error"), "{}", out.stderr());
+    // Cursor treats a failing hook as "allow": the block is its JSON deny.
+    let mut cmd = s
+        .safe(&["hook", "cursor"])
+        .env("SAFE_WRANGLER_DEBUG_PANIC", "1")
+        .cmd;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = run(cmd, &hook_input("cursor", "ls", &cwd));
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["permission"], "deny");
+}
