@@ -172,6 +172,17 @@ pub enum Verdict {
 /// Decides a whole command line for `agent`, with the caller's environment and directory.
 #[must_use]
 pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Path>) -> Verdict {
+    // A NUL ends the command early for a shell while we would read on; other control bytes
+    // (escape sequences, backspaces) can hide words from a human reading the transcript.
+    if let Some(c) = command
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Verdict::Deny(format!(
+            "the command contains a control character (U+{:04X}); write it without control characters so it can be checked",
+            u32::from(c)
+        ));
+    }
     let mut reasons = Vec::new();
     let findings = find_wrangler(command);
     if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
@@ -365,7 +376,8 @@ pub fn run(world: &World, args: &[String]) -> u8 {
 }
 
 /// How long the hook may take before it blocks on its own: agents treat a hook that times out
-/// as "no objection" (Claude Code, Gemini, Copilot), so we must answer first.
+/// as "no objection" (Claude Code, Gemini, Copilot), so we must answer first. Every timeout that
+/// `hook install` writes is longer (30 s; Gemini counts in milliseconds).
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn answer(world: &World, agent: Agent) -> u8 {
@@ -424,7 +436,7 @@ pub fn snippet(agent: Agent, program: &str) -> Value {
             "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": command, "timeout": 30 } ] } ] }
         }),
         Agent::Gemini => json!({
-            "hooks": { "BeforeTool": [ { "matcher": "^run_shell_command$", "hooks": [ { "name": "safe-wrangler", "type": "command", "command": command, "timeout": 5000 } ] } ] }
+            "hooks": { "BeforeTool": [ { "matcher": "^run_shell_command$", "hooks": [ { "name": "safe-wrangler", "type": "command", "command": command, "timeout": 30000 } ] } ] }
         }),
         Agent::Copilot => json!({
             "version": 1,
@@ -432,7 +444,7 @@ pub fn snippet(agent: Agent, program: &str) -> Value {
         }),
         Agent::Cursor => json!({
             "version": 1,
-            "hooks": { "beforeShellExecution": [ { "command": command, "timeout": 10, "failClosed": true } ] }
+            "hooks": { "beforeShellExecution": [ { "command": command, "timeout": 30, "failClosed": true } ] }
         }),
     }
 }
@@ -628,6 +640,50 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn installed_timeouts_outlast_the_hooks_own_deadline_and_control_bytes_block() {
+        for agent in [
+            Agent::Claude,
+            Agent::Codex,
+            Agent::Gemini,
+            Agent::Copilot,
+            Agent::Cursor,
+        ] {
+            let text = snippet(agent, "safe-wrangler").to_string();
+            let (key, scale) = match agent {
+                Agent::Gemini => ("\"timeout\":", 1000),
+                Agent::Copilot => ("\"timeoutSec\":", 1),
+                _ => ("\"timeout\":", 1),
+            };
+            let at = text.find(key).expect(key) + key.len();
+            let n: u64 = text[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(n / scale > DEADLINE.as_secs(), "{agent:?}: {text}");
+        }
+        let env = Env::default();
+        for cmd in ["echo hi\0; wrangler deploy", "ls \u{1b}[8m", "true\u{7f}"] {
+            let v = judge(Agent::Claude, cmd, &env, Path::new("/"), None);
+            assert!(
+                matches!(&v, Verdict::Deny(r) if r.contains("control character")),
+                "{cmd:?}"
+            );
+        }
+        assert_eq!(
+            judge(
+                Agent::Claude,
+                "ls -l\n\techo ok\r\n",
+                &env,
+                Path::new("/"),
+                None
+            ),
+            Verdict::Allow
+        );
     }
 
     #[test]

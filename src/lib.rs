@@ -404,28 +404,64 @@ struct Call<'a> {
 
 impl Call<'_> {
     /// Appends the audit line for `outcome`. When the log cannot be written, says so once; a
-    /// refusal or a human's confirmation is then written to stderr instead, so it is never lost.
+    /// refusal or a human's answer is then written to stderr instead, so it is never lost.
     fn record(&self, outcome: &str, wrangler: Option<&Path>) {
         let line = audit::entry(self.a, self.world, self.args, wrangler, outcome);
-        let result = match &self.log {
-            Some(path) => {
-                audit::append(path, &line).map_err(|e| format!("{}: {e}", path.display()))
-            }
-            None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
-        };
-        if let Err(why) = result {
-            say(&display::escape(&format!(
-                "warning: cannot write the audit log {why}"
-            )));
-            if matches!(outcome, "refuse" | "confirm" | "confirmed" | "declined") {
-                say(&format!("audit: {line}"));
-            }
-        }
+        write_record(self.log.as_deref(), &line, outcome);
     }
 
+    /// Records how the prompt ended, with the signal that stopped it.
+    fn record_interrupted(&self, wrangler: &Path, why: confirm::Interruption) {
+        let mut line = audit::entry(self.a, self.world, self.args, Some(wrangler), "interrupted");
+        line["signal"] = why.name().into();
+        write_record(self.log.as_deref(), &line, "interrupted");
+    }
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
     fn refuse(&self, reason: &str, hint: &str) -> u8 {
         self.record("refuse", None);
+        self.refusal(reason, hint)
+    }
+
+    /// Asks the human at the terminal and records the answer; the exit code unless confirmed.
+    fn ask(&self, phrase: &str, real: &Path) -> Option<u8> {
+        let op = &self.a.operation;
+        let summary = format!(
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
+            display::command_line(self.shown, self.args),
+            op.class.as_str(),
+            op.rule,
+            display::escape(policy::environment_label(&op.environment)),
+            display::escape(phrase),
+        );
+        let hint = "ask a human to run it in their terminal: {cmd}";
+        let why = match confirm::ask(&summary, &display::escape(phrase), phrase) {
+            Ok(confirm::Answer::Confirmed) => {
+                self.record("confirmed", Some(real));
+                return None;
+            }
+            Ok(confirm::Answer::Interrupted(why)) => {
+                self.record_interrupted(real, why);
+                let code = self.refusal(
+                    &format!("not confirmed: interrupted ({})", why.name()),
+                    hint,
+                );
+                // A SIGTERM or SIGHUP ends the process as that signal would have.
+                if let confirm::Interruption::Signal(sig) = why
+                    && sig != nix::sys::signal::Signal::SIGINT
+                {
+                    confirm::die_by(sig);
+                }
+                return Some(code);
+            }
+            Ok(confirm::Answer::Declined(why)) => why.to_owned(),
+            Err(e) => format!("cannot ask on the terminal: {e}"),
+        };
+        self.record("declined", Some(real));
+        Some(self.refusal(&format!("not confirmed: {why}"), hint))
+    }
+
+    /// The two lines on stderr of a refusal already recorded.
+    fn refusal(&self, reason: &str, hint: &str) -> u8 {
         let op = &self.a.operation;
         let cmd = display::command_line(self.shown, self.args);
         say(&format!(
@@ -443,6 +479,36 @@ impl Call<'_> {
         }
         exit::REFUSED
     }
+}
+
+/// Appends `line` to the log at `log`; when that fails, says so once and writes a refusal or a
+/// human's answer to stderr instead, so it is never lost.
+fn write_record(log: Option<&Path>, line: &serde_json::Value, outcome: &str) {
+    let result = match log {
+        Some(path) => audit::append(path, line).map_err(|e| format!("{}: {e}", path.display())),
+        None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
+    };
+    if let Err(why) = result {
+        say(&display::escape(&format!(
+            "warning: cannot write the audit log {why}"
+        )));
+        if matches!(outcome, "refuse" | "confirmed" | "declined" | "interrupted") {
+            say(&format!("audit: {line}"));
+        }
+    }
+}
+
+/// Set in wrangler's environment to the fingerprint of a call already recorded as run: a
+/// wrapper that calls `wrangler` again with the same words (or a loop) adds no second record.
+const RECORDED_VAR: &str = "SAFE_WRANGLER_RECORDED";
+
+/// The fingerprint of one call: its directory and words.
+fn fingerprint(world: &World, args: &[OsString]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    world.cwd.hash(&mut h);
+    args.hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// How deeply safe-wrangler is nested (the recursion counter), or why it must stop.
@@ -494,15 +560,38 @@ fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
     }
 }
 
+/// The `--env-file` words for the credential-free `.env` copies, written now: a project where they
+/// cannot be written stops before anything is recorded or asked, with the reason (exit 126).
+fn env_copies(dotenv: &credentials::DotenvPlan, dir: &Path) -> Result<Vec<OsString>, u8> {
+    let credentials::DotenvPlan::Replace(files) = dotenv else {
+        return Ok(Vec::new());
+    };
+    exec::write_copies(dir, files).map_err(|e| {
+        say(&display::escape(&format!(
+            "cannot write the .env copies in {}: {e}",
+            dir.join(credentials::COPY_DIR).display()
+        )));
+        exit::CANNOT_EXEC
+    })
+}
+
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     let depth = match nesting_depth(&world.env) {
         Ok(d) => d,
         Err(why) => {
+            let log = audit::log_path(&world.env);
+            write_record(
+                log.as_deref(),
+                &audit::loop_entry(world, args, why),
+                "refuse",
+            );
             say(why);
             return exit::NOT_FOUND;
         }
     };
+    let print = fingerprint(world, args);
+    let recorded_above = depth > 0 && world.env.str(RECORDED_VAR) == Some(print.as_str());
     let a = match assess(world, args, confirm::terminal_present) {
         Ok(a) => a,
         Err(e) => {
@@ -560,27 +649,18 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         );
     }
 
+    // The credential-free `.env` copies are written before anything is recorded or asked: a
+    // project where they cannot be written stops here with the reason, and no `run` record.
+    let extra_args = match env_copies(&dotenv, &a.dir) {
+        Ok(extra) => extra,
+        Err(code) => return code,
+    };
+
     if let Decision::Confirm { phrase } = &a.ruling.decision {
-        let summary = format!(
-            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
-            display::command_line(shown, args),
-            a.operation.class.as_str(),
-            a.operation.rule,
-            display::escape(policy::environment_label(&a.operation.environment)),
-            display::escape(phrase),
-        );
-        call.record("confirm", Some(&real));
-        let declined = match confirm::ask(&summary, &display::escape(phrase), phrase) {
-            Ok(confirm::Answer::Confirmed) => None,
-            Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
-            Err(e) => Some(format!("cannot ask on the terminal: {e}")),
-        };
-        if let Some(reason) = declined {
-            call.record("declined", Some(&real));
-            return call.refuse(&reason, "ask a human to run it in their terminal: {cmd}");
+        if let Some(code) = call.ask(phrase, &real) {
+            return code;
         }
-        call.record("confirmed", Some(&real));
-    } else {
+    } else if !recorded_above {
         call.record("run", Some(&real));
     }
 
@@ -588,14 +668,18 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         program: real.clone(),
         args: args.to_vec(),
         insert_at: a.invocation.end_of_options.unwrap_or(args.len()),
-        env: credentials::child_env(
-            &world.env,
-            depth + 1,
-            token.as_deref(),
-            &a.policy.ci_tokens.variables(),
-        ),
-        dotenv,
-        dir: a.dir.clone(),
+        env: {
+            let mut env = credentials::child_env(
+                &world.env,
+                depth + 1,
+                token.as_deref(),
+                &a.policy.ci_tokens.variables(),
+            );
+            env.retain(|(k, _)| k != RECORDED_VAR);
+            env.push((RECORDED_VAR.into(), print.into()));
+            env
+        },
+        extra_args,
     };
     let err = exec::exec(launch);
     say(&format!("cannot run {}: {err}", exec::shown(&real)));

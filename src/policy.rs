@@ -112,6 +112,8 @@ pub fn parse_file(path: &Path, text: &str, is_user_file: bool) -> Result<PolicyF
         path: path.to_owned(),
         message,
     };
+    // A byte order mark is accepted, as wrangler accepts one in its own config files.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let stripped = crate::wrangler::config::strip_jsonc(text);
     let file: PolicyFile = serde_json::from_str(&stripped).map_err(|e| err(e.to_string()))?;
     if !is_user_file && file.lock_project_policy.is_some() {
@@ -203,7 +205,20 @@ pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
     let read = |path: &Path, is_user: bool| -> Result<Option<(PathBuf, PolicyFile)>, PolicyError> {
         match crate::read_text(path) {
             Ok(text) => parse_file(path, &text, is_user).map(|f| Some((path.to_owned(), f))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // Absent means no entry at all: a symlink that leads nowhere (dangling, or a loop) is
+            // a policy that cannot be read, not a missing one.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(path).is_err() =>
+            {
+                Ok(None)
+            }
+            Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+                Err(PolicyError {
+                    path: path.to_owned(),
+                    message: format!("a symlink that leads to no readable file ({e})"),
+                })
+            }
             Err(e) => Err(PolicyError {
                 path: path.to_owned(),
                 message: e.to_string(),
@@ -234,7 +249,7 @@ pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
     let project_path = dir
         .ancestors()
         .flat_map(|d| POLICY_NAMES.iter().map(move |n| d.join(n)))
-        .find(|p| p.exists());
+        .find(|p| std::fs::symlink_metadata(p).is_ok());
     let project = match project_path {
         Some(p) => read(&p, false)?,
         None => None,
@@ -750,6 +765,8 @@ mod tests {
           "ci_tokens": { "production": "CF_DEPLOY_TOKEN" },
         }"#;
         assert!(parse_file(p, good, false).is_ok());
+        let bom = format!("\u{feff}{good}");
+        assert!(parse_file(p, &bom, false).is_ok(), "a BOM is accepted");
         for (bad, needle) in [
             (
                 r#"{"production_enviroments": []}"#,
@@ -770,6 +787,9 @@ mod tests {
             ),
             (r#"{"lock_project_policy": true}"#, "user file"),
             ("{ nope", "line 1"),
+            (r#"{ "production_environments": [,] }"#, "line 1"),
+            ("{\n \"production_environments\": [\"a\",,]\n}", "line 2"),
+            ("{ , }", "line 1"),
         ] {
             let e = parse_file(p, bad, false).unwrap_err().to_string();
             assert!(e.contains(needle), "{bad}: {e}");
