@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Everything the child gets.
 #[derive(Debug)]
@@ -18,17 +19,47 @@ pub struct Launch {
     pub extra_args: Vec<OsString>,
 }
 
+/// Whether the caller started us with SIGPIPE ignored. Rust's runtime ignores SIGPIPE before
+/// `main` and `Command` resets it to the default for the program it runs, so this is read
+/// earlier, by [`note_sigpipe`] from `.init_array`, and given back to wrangler: it inherits the
+/// caller's disposition exactly as if it had been called directly.
+static SIGPIPE_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Reads the SIGPIPE disposition the process started with. Registered in the binary's
+/// `.init_array` (see `main.rs`), so it runs before Rust's runtime changes it.
+pub extern "C" fn note_sigpipe() {
+    // SAFETY: a null new action only queries the disposition; `old` is a plain C struct.
+    let ignored = unsafe {
+        let mut old: nix::libc::sigaction = std::mem::zeroed();
+        nix::libc::sigaction(nix::libc::SIGPIPE, std::ptr::null(), &raw mut old) == 0
+            && old.sa_sigaction == nix::libc::SIG_IGN
+    };
+    SIGPIPE_IGNORED.store(ignored, Ordering::Relaxed);
+}
+
 /// Replaces this process with wrangler. Returns the error when that is impossible.
 #[must_use]
 pub fn exec(launch: Launch) -> std::io::Error {
     let mut args = launch.args;
     let at = launch.insert_at.min(args.len());
     args.splice(at..at, launch.extra_args);
-    std::process::Command::new(&launch.program)
-        .args(&args)
-        .env_clear()
-        .envs(launch.env)
-        .exec()
+    let mut cmd = std::process::Command::new(&launch.program);
+    cmd.args(&args).env_clear().envs(launch.env);
+    if SIGPIPE_IGNORED.load(Ordering::Relaxed) {
+        // SAFETY: runs between fork-less exec preparation and execve in this same process;
+        // `signal` with SIG_IGN installs no handler and allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::signal::signal(
+                    nix::sys::signal::Signal::SIGPIPE,
+                    nix::sys::signal::SigHandler::SigIgn,
+                )
+                .map(drop)
+                .map_err(std::io::Error::from)
+            });
+        }
+    }
+    cmd.exec()
 }
 
 /// One `--env-file=<copy>` per file: the credential-free copies, written into

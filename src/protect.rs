@@ -169,13 +169,12 @@ fn unprotect(bin: &Path, protected: bool) -> std::io::Result<String> {
         } else if name == SECOND_BIN && fs::symlink_metadata(&entry).is_ok() {
             // Protected by an older safe-wrangler, which kept only `wrangler`: `wrangler2` runs
             // the same script, so it gets the same entry back.
-            match fs::read_link(&original) {
-                Ok(target) => relink(bin, name, &target)?,
-                Err(_) => {
-                    let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
-                    fs::copy(&original, &tmp)?;
-                    fs::rename(&tmp, &entry)?;
-                }
+            if let Ok(target) = fs::read_link(&original) {
+                relink(bin, name, &target)?;
+            } else {
+                let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
+                fs::copy(&original, &tmp)?;
+                fs::rename(&tmp, &entry)?;
             }
         }
     }
