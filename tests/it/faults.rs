@@ -10,6 +10,7 @@
 use std::fs;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
@@ -651,4 +652,38 @@ fn scripts_write_keeps_hard_links_and_refuses_a_read_only_file() {
     out.assert_code(1);
     assert!(out.stderr().contains("read-only"), "{}", out.stderr());
     assert_eq!(fs::read_to_string(&pkg).unwrap(), before);
+}
+
+/// The real wrangler reads a credential from a `.env` line after a byte order mark and from
+/// lines ended by a lone CR; through safe-wrangler neither reaches the API.
+#[test]
+fn e2e_bom_and_cr_dotenv_credentials_never_reach_the_api() {
+    use crate::fake_api::{self, FakeApi, FakeOptions};
+    let wrangler = fake_api::require_wrangler_real();
+    for body in [
+        format!("\u{feff}CLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n"),
+        format!("X=1\rCLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\r"),
+    ] {
+        let s = Sandbox::new();
+        fs::write(s.project().join(".env"), &body).unwrap();
+        let xdg = s.home().join(".config");
+        let carried = |program: &Path| {
+            let fake = FakeApi::start(FakeOptions::default());
+            let mut cmd = fake_api::isolated_command(program, &s.project(), &xdg, &fake.base_url());
+            cmd.args(["whoami"])
+                .env("SAFE_WRANGLER_REAL", &wrangler)
+                .env("SAFE_WRANGLER_LOG", s.path("audit.jsonl"))
+                .process_group(0);
+            let _ = fake_api::run_wrangler_with(cmd, None, fake_api::WRANGLER_TIMEOUT);
+            fake.requests()
+                .iter()
+                .filter(|r| r.credential != fake_api::Credential::None)
+                .count()
+        };
+        assert!(
+            carried(&wrangler) > 0,
+            "{body:?}: wrangler itself ignores it"
+        );
+        assert_eq!(carried(Path::new(BIN)), 0, "{body:?}: reached the API");
+    }
 }
