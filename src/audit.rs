@@ -555,6 +555,19 @@ mod tests {
     }
 
     #[test]
+    fn a_full_size_log_is_rotated_keeping_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        // A sparse file of the limit's size that reads as a log.
+        let f = File::create(&path).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, b"{\"old\":1}\n", 0).unwrap();
+        f.set_len(ROTATE_AT).unwrap();
+        append(&path, &json!({"new": 1})).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\":1}\n");
+        assert_eq!(std::fs::metadata(previous(&path)).unwrap().len(), ROTATE_AT);
+    }
+
+    #[test]
     fn a_relative_state_home_is_ignored() {
         let env: Env = [("XDG_STATE_HOME", "state"), ("HOME", "/h")]
             .into_iter()
