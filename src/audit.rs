@@ -213,28 +213,50 @@ fn open_log(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Takes the exclusive lock within [`LOCK_WAIT`].
+/// Takes the exclusive lock within [`LOCK_WAIT`]. The wait is a blocking `flock` (the kernel
+/// wakes waiters as the lock is released, so hundreds of parallel callers each get their turn)
+/// cut short by an alarm: `SIGALRM` with a handler that does nothing and no `SA_RESTART`
+/// interrupts the wait. Called from the guard, which has a single thread.
 fn lock(file: File) -> std::io::Result<nix::fcntl::Flock<File>> {
+    use nix::errno::Errno;
     use nix::fcntl::{Flock, FlockArg};
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => return Ok(l),
+        Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => f,
+        Err((_, e)) => return Err(e.into()),
+    };
+    let wake = SigAction::new(
+        SigHandler::Handler(on_alarm),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing, which is async-signal-safe.
+    let old = unsafe { sigaction(Signal::SIGALRM, &wake) }?;
     let deadline = std::time::Instant::now() + LOCK_WAIT;
+    nix::unistd::alarm::set(u32::try_from(LOCK_WAIT.as_secs()).unwrap_or(2));
     let mut file = file;
-    loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(l) => return Ok(l),
-            Err((f, nix::errno::Errno::EWOULDBLOCK | nix::errno::Errno::EINTR)) => {
-                if std::time::Instant::now() >= deadline {
-                    return Err(std::io::Error::other(format!(
-                        "another process has held its lock for over {} s",
-                        LOCK_WAIT.as_secs()
-                    )));
-                }
-                file = f;
-                std::thread::sleep(Duration::from_millis(10));
+    let result = loop {
+        match Flock::lock(file, FlockArg::LockExclusive) {
+            Ok(l) => break Ok(l),
+            // Another signal: wait on while time is left.
+            Err((f, Errno::EINTR)) if std::time::Instant::now() < deadline => file = f,
+            Err((_, Errno::EINTR)) => {
+                break Err(std::io::Error::other(format!(
+                    "another process has held its lock for over {} s",
+                    LOCK_WAIT.as_secs()
+                )));
             }
-            Err((_, e)) => return Err(e.into()),
+            Err((_, e)) => break Err(e.into()),
         }
-    }
+    };
+    nix::unistd::alarm::cancel();
+    // SAFETY: puts back the disposition that was there before.
+    let _ = unsafe { sigaction(Signal::SIGALRM, &old) };
+    result
 }
+
+extern "C" fn on_alarm(_: nix::libc::c_int) {}
 
 /// Appends one line to the log.
 ///

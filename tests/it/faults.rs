@@ -44,9 +44,10 @@ fn figures(test: &str, calls: usize, faults: usize, lost: usize) {
     );
 }
 
-/// The records in a log file (complete JSON lines only).
+/// The records in a log file and its rotated predecessor `<log>.1` (complete JSON lines only).
 fn records(log: &Path) -> Vec<Value> {
-    let bytes = fs::read(log).unwrap_or_default();
+    let mut bytes = fs::read(log.with_extension("jsonl.1")).unwrap_or_default();
+    bytes.extend(fs::read(log).unwrap_or_default());
     bytes
         .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice(l).ok())
@@ -358,6 +359,80 @@ fn a_torn_line_swallows_no_record_and_log_says_what_it_skipped() {
     figures("torn-line", 3, 1, 0);
 }
 
+/// How many rounds the randomised parts run (`SAFE_WRANGLER_FAULT_ROUNDS`, default small so CI
+/// stays quick; raise it for a longer soak).
+fn rounds(default: usize) -> usize {
+    std::env::var("SAFE_WRANGLER_FAULT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Writers of ~1 MB records, half of them killed at staggered moments: whatever fragments the killed ones
+/// leave, every caller that finished has its whole record, readable.
+#[test]
+fn writers_killed_mid_line_hide_no_other_record() {
+    let s = Sandbox::new();
+    let log = s.path("audit.jsonl");
+    let writers = rounds(16);
+    let big = "x".repeat(100_000);
+    let mut children: Vec<(String, Child)> = (0..writers)
+        .map(|i| {
+            let name = format!("writer-{i}");
+            let mut run = s
+                .safe(&["dev", "--name", &name])
+                .env("SAFE_WRANGLER_LOG", &log)
+                .env("RECORD", s.path(&format!("record-{i}")));
+            for _ in 0..10 {
+                run = run.arg(&big);
+            }
+            run.cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            (name, run.cmd.spawn().unwrap())
+        })
+        .collect();
+    // Killed at staggered moments, so some die while writing their line.
+    for (i, (_, child)) in children.iter_mut().enumerate().step_by(2) {
+        std::thread::sleep(Duration::from_millis(u64::try_from(i % 7).unwrap()));
+        let _ = child.kill();
+    }
+    let (mut finished, mut warned) = (Vec::new(), 0);
+    for (name, child) in children {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            continue;
+        }
+        // A caller that could not write its record says so (a fault, not a loss).
+        if String::from_utf8_lossy(&out.stderr).contains("cannot write the audit log") {
+            warned += 1;
+        } else {
+            finished.push(name);
+        }
+    }
+    let kept = records(&log);
+    let mut bytes = fs::read(log.with_extension("jsonl.1")).unwrap_or_default();
+    bytes.extend(fs::read(&log).unwrap_or_default());
+    let lines = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let lost: Vec<&String> = finished
+        .iter()
+        .filter(|n| !kept.iter().any(|r| mentions(r, n)))
+        .collect();
+    assert!(lost.is_empty(), "records hidden: {lost:?}");
+    let (killed, torn) = (writers - finished.len() - warned, lines - kept.len());
+    let _ = writeln!(
+        std::io::stderr(),
+        "faults::killed-writers: killed {killed}, lock waits over the limit {warned}, torn lines {torn}"
+    );
+    figures(
+        "killed-writers",
+        writers,
+        killed + warned + torn,
+        lost.len(),
+    );
+}
+
 #[test]
 fn a_held_lock_makes_the_call_warn_and_go_on() {
     let s = Sandbox::new();
@@ -472,7 +547,7 @@ fn signals_at_the_prompt_are_recorded_as_interrupted() {
         assert_eq!(kept[0]["signal"], sig.as_str());
     }
     // Ctrl-C typed the moment anything appears: never lost, always recorded.
-    for _ in 0..6 {
+    for _ in 0..rounds(6) {
         let s = Sandbox::new();
         worker_project(&s);
         let log = s.path("audit.jsonl");
