@@ -143,8 +143,8 @@ fn context_json(a: &Assessment) -> Value {
     })
 }
 
-/// One log entry for a decision (`outcome` is `run`, `refuse`, `confirm`, `confirmed`,
-/// `declined`).
+/// One log entry for a decision (`outcome` is `run`, `refuse`, `confirmed`, `declined` or
+/// `interrupted`).
 #[must_use]
 pub fn entry(
     a: &Assessment,

@@ -10,7 +10,7 @@
 use std::fs;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
@@ -501,7 +501,26 @@ fn closed_pipes_never_fail_open() {
     assert_eq!(status.code(), Some(0), "log: {status:?}");
     let status = run(&["log", "--json"], false);
     assert_eq!(status.code(), Some(0), "log --json: {status:?}");
-    figures("closed-pipes", 4, 4, 0);
+    // Every other verb ends (never hangs on a pipe nobody reads) and never runs wrangler. That
+    // they also end without a panic is asserted once the verbs' own EPIPE handling lands.
+    fs::remove_dir_all(s.record()).unwrap();
+    let verbs: [&[&str]; 6] = [
+        &["explain", "deploy"],
+        &["explain", "--json", "deploy"],
+        &["doctor"],
+        &["scripts"],
+        &["protect", "--check"],
+        &["hook", "install", "claude"],
+    ];
+    for verb in verbs {
+        let status = run(verb, false);
+        assert!(
+            status.code().is_some() || status.signal().is_some(),
+            "{verb:?}"
+        );
+    }
+    assert!(s.wrangler_argv().is_none(), "a verb ran wrangler");
+    figures("closed-pipes", 4 + verbs.len(), 4 + verbs.len(), 0);
 }
 
 fn worker_project(s: &Sandbox) {
