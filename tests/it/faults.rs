@@ -10,7 +10,7 @@
 use std::fs;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
@@ -513,11 +513,8 @@ fn closed_pipes_never_fail_open() {
         &["hook", "install", "claude"],
     ];
     for verb in verbs {
-        let status = run(verb, false);
-        assert!(
-            status.code().is_some() || status.signal().is_some(),
-            "{verb:?}"
-        );
+        // Returning at all is the check: a verb blocked on the pipe would hang the test.
+        let _ = run(verb, false);
     }
     assert!(s.wrangler_argv().is_none(), "a verb ran wrangler");
     figures("closed-pipes", 4 + verbs.len(), 4 + verbs.len(), 0);
