@@ -133,6 +133,8 @@ fn assigns_credential(line: &str) -> bool {
 #[must_use]
 pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
     let text = String::from_utf8_lossy(content);
+    // A byte order mark does not hide the first line from wrangler.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut found = None;
     // dotenv breaks lines at `\n`, `\r\n` and a lone `\r`.
     for line in text.split(['\n', '\r']) {
@@ -330,6 +332,10 @@ mod tests {
             Some("production".into())
         );
         assert_eq!(v("CLOUDFLARE_ENV='a#b'"), Some("a#b".into()));
+        assert_eq!(
+            v("\u{feff}CLOUDFLARE_ENV=production"),
+            Some("production".into())
+        );
     }
 
     #[test]
