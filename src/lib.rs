@@ -416,6 +416,7 @@ impl Call<'_> {
         line["signal"] = why.name().into();
         write_record(self.log.as_deref(), &line, "interrupted");
     }
+
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
     fn refuse(&self, reason: &str, hint: &str) -> u8 {
         self.record("refuse", None);
