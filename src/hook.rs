@@ -471,13 +471,35 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
                 continue;
             };
             for entry in entries.as_array().into_iter().flatten() {
-                if !list.contains(entry) {
-                    list.push(entry.clone());
+                // The same command installed earlier (perhaps with another timeout) is
+                // replaced, not kept beside the new entry.
+                let ours = commands(entry);
+                match list
+                    .iter()
+                    .position(|e| !ours.is_empty() && commands(e) == ours)
+                {
+                    Some(i) => list[i] = entry.clone(),
+                    None => list.push(entry.clone()),
                 }
             }
         }
     }
     existing
+}
+
+/// The commands a settings entry runs (`command` or Copilot's `bash`, at any depth).
+fn commands(entry: &Value) -> Vec<&str> {
+    match entry {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| match (k.as_str(), v) {
+                ("command" | "bash", Value::String(c)) => vec![c.as_str()],
+                _ => commands(v),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(commands).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn install_verb(world: &World, rest: &[String]) -> u8 {
@@ -684,6 +706,14 @@ mod tests {
             ),
             Verdict::Allow
         );
+    }
+
+    #[test]
+    fn reinstalling_replaces_an_entry_with_an_old_timeout() {
+        let mut old = snippet(Agent::Gemini, "safe-wrangler");
+        old["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] = json!(5000);
+        let merged = merge(old, &snippet(Agent::Gemini, "safe-wrangler"));
+        assert_eq!(merged, snippet(Agent::Gemini, "safe-wrangler"));
     }
 
     #[test]
