@@ -583,6 +583,64 @@ fn signals_at_the_prompt_are_recorded_as_interrupted() {
     figures("prompt-signals", calls, calls, 0);
 }
 
+/// The terminal goes away while the prompt waits (the last terminal window closed): recorded as
+/// `interrupted` (by the SIGHUP the kernel sends, or the hang-up itself), and wrangler never runs.
+#[test]
+fn a_closed_terminal_at_the_prompt_is_recorded_as_interrupted() {
+    use std::io::Read;
+    let s = Sandbox::new();
+    worker_project(&s);
+    let log = s.path("audit.jsonl");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    // The child must not inherit the master, or closing ours would not hang the terminal up.
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("deploy")
+        .current_dir(s.project())
+        .env_clear()
+        .env("PATH", s.default_path())
+        .env("HOME", s.home())
+        .env("RECORD", s.record())
+        .env("SAFE_WRANGLER_LOG", &log)
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave));
+    // SAFETY: setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut master = fs::File::from(pty.master);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("to confirm") {
+        let n = master.read(&mut buf).unwrap_or(0);
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(master);
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(s.wrangler_argv().is_none(), "wrangler ran");
+    let kept = records(&log);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["decision"], "interrupted");
+    let how = kept[0]["signal"].as_str().unwrap_or_default();
+    assert!(matches!(how, "SIGHUP" | "terminal-closed"), "{how}");
+    figures("closed-terminal", 1, 1, 0);
+}
+
 #[test]
 fn malformed_and_unreadable_policies_stop_the_call() {
     type Make<'a> = &'a dyn Fn(&Path);
