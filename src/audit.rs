@@ -598,6 +598,15 @@ mod tests {
             log_path(&env),
             Some(PathBuf::from("/h/.local/state/safe-wrangler/audit.jsonl"))
         );
+        // No HOME: the user database's home, as the policy lookup does.
+        let env: Env = [("XDG_STATE_HOME", "state")].into_iter().collect();
+        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            log_path(&env),
+            Some(user.dir.join(".local/state/safe-wrangler/audit.jsonl"))
+        );
         let env: Env = [("XDG_STATE_HOME", "/s")].into_iter().collect();
         assert_eq!(
             log_path(&env),
