@@ -277,28 +277,65 @@ struct Call<'a> {
 
 impl Call<'_> {
     /// Appends the audit line for `outcome`. When the log cannot be written, says so once; a
-    /// refusal or a human's confirmation is then written to stderr instead, so it is never lost.
+    /// refusal or a human's answer is then written to stderr instead, so it is never lost.
     fn record(&self, outcome: &str, wrangler: Option<&Path>) {
         let line = audit::entry(self.a, self.world, self.args, wrangler, outcome);
-        let result = match &self.log {
-            Some(path) => {
-                audit::append(path, &line).map_err(|e| format!("{}: {e}", path.display()))
-            }
-            None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
-        };
-        if let Err(why) = result {
-            say(&display::escape(&format!(
-                "warning: cannot write the audit log {why}"
-            )));
-            if matches!(outcome, "refuse" | "confirm" | "confirmed" | "declined") {
-                say(&format!("audit: {line}"));
-            }
-        }
+        write_record(self.log.as_deref(), &line, outcome);
+    }
+
+    /// Records how the prompt ended, with the signal that stopped it.
+    fn record_interrupted(&self, wrangler: &Path, why: confirm::Interruption) {
+        let mut line = audit::entry(self.a, self.world, self.args, Some(wrangler), "interrupted");
+        line["signal"] = why.name().into();
+        write_record(self.log.as_deref(), &line, "interrupted");
     }
 
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
     fn refuse(&self, reason: &str, hint: &str) -> Error {
         self.record("refuse", None);
+        self.refusal(reason, hint)
+    }
+
+    /// Asks the human at the terminal and records the answer; the error unless confirmed.
+    fn ask(&self, phrase: &str, real: &Path) -> Result<(), Error> {
+        let op = &self.a.operation;
+        let summary = format!(
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
+            display::command_line(self.shown, self.args),
+            op.class.as_str(),
+            op.rule,
+            display::shown(policy::environment_label(&op.environment)),
+            display::shown(phrase),
+        );
+        let hint = "ask a human to run it in their terminal: {cmd}";
+        let why = match confirm::ask(&summary, &display::shown(phrase), phrase) {
+            Ok(confirm::Answer::Confirmed) => {
+                self.record("confirmed", Some(real));
+                return Ok(());
+            }
+            Ok(confirm::Answer::Interrupted(why)) => {
+                self.record_interrupted(real, why);
+                let err = self.refusal(
+                    &format!("not confirmed: interrupted ({})", why.name()),
+                    hint,
+                );
+                // A SIGTERM or SIGHUP ends the process as that signal would have.
+                if let confirm::Interruption::Signal(sig) = why
+                    && sig != nix::sys::signal::Signal::SIGINT
+                {
+                    confirm::die_by(sig);
+                }
+                return Err(err);
+            }
+            Ok(confirm::Answer::Declined(why)) => why.to_owned(),
+            Err(e) => format!("cannot ask on the terminal: {e}"),
+        };
+        self.record("declined", Some(real));
+        Err(self.refusal(&format!("not confirmed: {why}"), hint))
+    }
+
+    /// The two lines on stderr of a refusal already recorded.
+    fn refusal(&self, reason: &str, hint: &str) -> Error {
         let refusal =
             crate::core::refusal::Refusal::new(self.a, self.shown, self.args, reason, hint);
         for line in refusal.wrapper_lines() {
@@ -306,6 +343,36 @@ impl Call<'_> {
         }
         Error::Refused
     }
+}
+
+/// Appends `line` to the log at `log`; when that fails, says so once and writes a refusal or a
+/// human's answer to stderr instead, so it is never lost.
+fn write_record(log: Option<&Path>, line: &serde_json::Value, outcome: &str) {
+    let result = match log {
+        Some(path) => audit::append(path, line).map_err(|e| format!("{}: {e}", path.display())),
+        None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
+    };
+    if let Err(why) = result {
+        say(&display::escape(&format!(
+            "warning: cannot write the audit log {why}"
+        )));
+        if matches!(outcome, "refuse" | "confirmed" | "declined" | "interrupted") {
+            say(&format!("audit: {line}"));
+        }
+    }
+}
+
+/// Set in wrangler's environment to the fingerprint of a call already recorded as run: a
+/// wrapper that calls `wrangler` again with the same words (or a loop) adds no second record.
+const RECORDED_VAR: &str = "SAFE_WRANGLER_RECORDED";
+
+/// The fingerprint of one call: its directory and words.
+fn fingerprint(world: &World, args: &[OsString]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    world.cwd.hash(&mut h);
+    args.hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// How deeply safe-wrangler is nested (the recursion counter), or why it must stop.
@@ -350,6 +417,20 @@ fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, Error> {
     })
 }
 
+/// The `--env-file` words for the credential-free `.env` copies, written now: a project where they
+/// cannot be written stops before anything is recorded or asked, with the reason (exit 126).
+fn env_copies(dotenv: &credentials::DotenvPlan, dir: &Path) -> Result<Vec<OsString>, Error> {
+    let credentials::DotenvPlan::Replace(files) = dotenv else {
+        return Ok(Vec::new());
+    };
+    exec::write_copies(dir, files).map_err(|e| {
+        Error::CannotExec(format!(
+            "cannot write the .env copies in {}: {e}",
+            dir.join(credentials::COPY_DIR).display()
+        ))
+    })
+}
+
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     match guarded(world, shown, args) {
@@ -364,7 +445,17 @@ fn guarded(
     shown: &str,
     args: &[OsString],
 ) -> Result<std::convert::Infallible, Error> {
-    let depth = nesting_depth(&world.env).map_err(|why| Error::NotFound(why.to_owned()))?;
+    let depth = nesting_depth(&world.env).map_err(|why| {
+        let log = audit::log_path(&world.env);
+        write_record(
+            log.as_deref(),
+            &audit::loop_entry(world, args, why),
+            "refuse",
+        );
+        Error::NotFound(why.to_owned())
+    })?;
+    let print = fingerprint(world, args);
+    let recorded_above = depth > 0 && world.env.str(RECORDED_VAR) == Some(print.as_str());
     let a = assess(world, args, confirm::terminal_present).map_err(Error::Policy)?;
     let call = Call {
         world,
@@ -393,27 +484,13 @@ fn guarded(
 
     let dotenv = a.dotenv.clone();
 
+    // The credential-free `.env` copies are written before anything is recorded or asked: a
+    // project where they cannot be written stops here with the reason, and no `run` record.
+    let extra_args = env_copies(&dotenv, &a.dir)?;
+
     if let Decision::Confirm { phrase } = &a.ruling.decision {
-        let summary = format!(
-            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
-            display::command_line(shown, args),
-            a.operation.class.as_str(),
-            a.operation.rule,
-            display::shown(policy::environment_label(&a.operation.environment)),
-            display::shown(phrase),
-        );
-        call.record("confirm", Some(&real));
-        let declined = match confirm::ask(&summary, &display::shown(phrase), phrase) {
-            Ok(confirm::Answer::Confirmed) => None,
-            Ok(confirm::Answer::Declined(why)) => Some(format!("not confirmed: {why}")),
-            Err(e) => Some(format!("cannot ask on the terminal: {e}")),
-        };
-        if let Some(reason) = declined {
-            call.record("declined", Some(&real));
-            return Err(call.refuse(&reason, "ask a human to run it in their terminal: {cmd}"));
-        }
-        call.record("confirmed", Some(&real));
-    } else {
+        call.ask(phrase, &real)?;
+    } else if !recorded_above {
         call.record("run", Some(&real));
     }
 
@@ -421,14 +498,18 @@ fn guarded(
         program: real.clone(),
         args: args.to_vec(),
         insert_at: a.invocation.end_of_options.unwrap_or(args.len()),
-        env: credentials::child_env(
-            &world.env,
-            depth + 1,
-            token.as_deref(),
-            &a.policy.ci_tokens.variables(),
-        ),
-        dotenv,
-        dir: a.dir.clone(),
+        env: {
+            let mut env = credentials::child_env(
+                &world.env,
+                depth + 1,
+                token.as_deref(),
+                &a.policy.ci_tokens.variables(),
+            );
+            env.retain(|(k, _)| k != RECORDED_VAR);
+            env.push((RECORDED_VAR.into(), print.into()));
+            env
+        },
+        extra_args,
     };
     let err = exec::exec(launch);
     Err(Error::CannotExec(format!(

@@ -6,3 +6,8 @@ fn main() -> ExitCode {
     let world = safe_wrangler::World::from_process();
     ExitCode::from(safe_wrangler::run(&world))
 }
+
+/// Runs before Rust's runtime ignores SIGPIPE, to note the caller's disposition for wrangler.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_SIGPIPE: extern "C" fn() = safe_wrangler::exec::note_sigpipe;

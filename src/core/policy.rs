@@ -112,6 +112,8 @@ pub fn parse_file(path: &Path, text: &str, is_user_file: bool) -> Result<PolicyF
         path: path.to_owned(),
         message,
     };
+    // A byte order mark is accepted, as wrangler accepts one in its own config files.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let stripped = crate::wrangler::config::strip_jsonc(text);
     let file: PolicyFile = serde_json::from_str(&stripped).map_err(|e| err(e.to_string()))?;
     if !is_user_file && file.lock_project_policy.is_some() {
@@ -193,53 +195,6 @@ fn apply(policy: &mut Policy, file: PolicyFile) {
     if let Some(t) = file.ci_tokens {
         policy.ci_tokens = t;
     }
-}
-
-/// Finds and reads the policy: the project file nearest `dir` upwards, and the user file.
-///
-/// # Errors
-/// A file that exists but cannot be read or used.
-pub fn load(dir: &Path, user_files: &[PathBuf]) -> Result<Policy, PolicyError> {
-    let read = |path: &Path, is_user: bool| -> Result<Option<(PathBuf, PolicyFile)>, PolicyError> {
-        match crate::read_text(path) {
-            Ok(text) => parse_file(path, &text, is_user).map(|f| Some((path.to_owned(), f))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(PolicyError {
-                path: path.to_owned(),
-                message: e.to_string(),
-            }),
-        }
-    };
-    // The most important user file that exists gives the settings; a lock in any of them holds.
-    let mut found = Vec::new();
-    for path in user_files {
-        if let Some(file) = read(path, true)? {
-            found.push(file);
-        }
-    }
-    // Unlocked, the most important file that exists gives the settings. Locked, the settings come
-    // from the least movable file that holds the lock (the user database's home comes last in
-    // `user_files`): a file an agent plants under its own `XDG_CONFIG_HOME` cannot replace them.
-    let user = if found
-        .iter()
-        .any(|(_, f)| f.lock_project_policy == Some(true))
-    {
-        found
-            .into_iter()
-            .rev()
-            .find(|(_, f)| f.lock_project_policy == Some(true))
-    } else {
-        found.into_iter().next()
-    };
-    let project_path = dir
-        .ancestors()
-        .flat_map(|d| POLICY_NAMES.iter().map(move |n| d.join(n)))
-        .find(|p| p.exists());
-    let project = match project_path {
-        Some(p) => read(&p, false)?,
-        None => None,
-    };
-    Ok(combine(user, project))
 }
 
 /// Which credential wrangler gets.
@@ -750,6 +705,8 @@ mod tests {
           "ci_tokens": { "production": "CF_DEPLOY_TOKEN" },
         }"#;
         assert!(parse_file(p, good, false).is_ok());
+        let bom = format!("\u{feff}{good}");
+        assert!(parse_file(p, &bom, false).is_ok(), "a BOM is accepted");
         for (bad, needle) in [
             (
                 r#"{"production_enviroments": []}"#,
@@ -770,6 +727,9 @@ mod tests {
             ),
             (r#"{"lock_project_policy": true}"#, "user file"),
             ("{ nope", "line 1"),
+            (r#"{ "production_environments": [,] }"#, "line 1"),
+            ("{\n \"production_environments\": [\"a\",,]\n}", "line 2"),
+            ("{ , }", "line 1"),
         ] {
             let e = parse_file(p, bad, false).unwrap_err().to_string();
             assert!(e.contains(needle), "{bad}: {e}");

@@ -1,10 +1,16 @@
-//! The audit log: one JSON line per guarded call, written *before* wrangler runs (write-ahead),
-//! so a refused or interrupted call is recorded too.
+//! The audit log: one JSON line per decision, written before wrangler runs (write-ahead), so a
+//! refused call is recorded too; a prompt's record is written once the human has answered (or the
+//! prompt was interrupted), with that outcome.
 //!
 //! Location: `$SAFE_WRANGLER_LOG`, else `$XDG_STATE_HOME/safe-wrangler/audit.jsonl` (default
-//! `~/.local/state/...`), created with mode 0600 in a 0700 directory. Each line is written with a
-//! single `write(2)` on an `O_APPEND` descriptor while holding an exclusive `flock`, so parallel
-//! calls never interleave or lose lines. Secrets in argv are redacted before anything is written.
+//! `~/.local/state/...`, with the user database's home when `HOME` is unset; a relative
+//! `XDG_STATE_HOME` is ignored, as the XDG spec says), created with mode 0600 in a 0700 directory.
+//! Each line is written with a single `write(2)` on an `O_APPEND` descriptor while holding an
+//! exclusive `flock`, so parallel calls never interleave or lose lines; a file that ends without a
+//! newline (a torn line: disk full, a writer killed mid-line) gets one first, so a record always
+//! starts on a fresh line. The lock is waited for at most [`LOCK_WAIT`]. Past [`ROTATE_AT`] bytes
+//! the file is renamed to `audit.jsonl.1` (replacing the previous one) and a new file begun.
+//! Secrets in argv are redacted before anything is written.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -25,11 +31,29 @@ pub fn log_path(env: &Env) -> Option<PathBuf> {
     if let Some(p) = env.get("SAFE_WRANGLER_LOG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let state = match env.get("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => PathBuf::from(env.get("HOME").filter(|v| !v.is_empty())?).join(".local/state"),
+    // XDG: a relative path in an XDG variable is invalid and is ignored (a relative one would put
+    // the log inside whatever project the call happens to run in).
+    let state = match env
+        .get("XDG_STATE_HOME")
+        .map(Path::new)
+        .filter(|v| v.is_absolute())
+    {
+        Some(x) => x.to_owned(),
+        None => home(env)?.join(".local/state"),
     };
     Some(state.join("safe-wrangler/audit.jsonl"))
+}
+
+/// `HOME`, else the user database's home (as the policy lookup does).
+fn home(env: &Env) -> Option<PathBuf> {
+    if let Some(h) = env.get("HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+        .filter(|d| d.is_absolute())
 }
 
 /// `seconds since the epoch` as RFC 3339 UTC (`2026-11-23T14:50:00Z`), without a date crate.
@@ -87,6 +111,21 @@ pub fn redacted_argv(args: &[OsString]) -> Vec<String> {
     crate::display::redacted_words(args)
 }
 
+/// The record of a call stopped before any decision could be made because safe-wrangler keeps
+/// calling itself (or the nesting counter is unreadable): exit 127, and wrangler never ran.
+#[must_use]
+pub fn loop_entry(world: &World, args: &[OsString], reason: &str) -> Value {
+    json!({
+        "time": rfc3339(SystemTime::now()),
+        "decision": "refuse",
+        "rule": "nesting-loop",
+        "decided_by": "nesting-loop",
+        "reason": reason,
+        "cwd": world.cwd.display().to_string(),
+        "argv": redacted_argv(args),
+    })
+}
+
 /// The context in the log's terms.
 fn context_json(a: &Assessment) -> Value {
     let kind = match (&a.context.agent, &a.context.ci, a.context.terminal) {
@@ -104,8 +143,8 @@ fn context_json(a: &Assessment) -> Value {
     })
 }
 
-/// One log entry for a decision (`outcome` is `run`, `refuse`, `confirm`, `confirmed`,
-/// `declined`).
+/// One log entry for a decision (`outcome` is `run`, `refuse`, `confirmed`, `declined` or
+/// `interrupted`).
 #[must_use]
 pub fn entry(
     a: &Assessment,
@@ -135,19 +174,25 @@ pub fn entry(
     })
 }
 
-/// Appends one line to the log.
-///
-/// # Errors
-/// When the log cannot be opened, locked or written.
-pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    // Never through a symlink, and never into a file that is not already a JSON-lines log (a
-    // `SAFE_WRANGLER_LOG` pointing at a shell start-up file must not get lines appended).
+/// How long a call waits for another process's lock on the log. A lock held longer (a stuck
+/// writer, `flock audit.jsonl sleep 600`) must not hang every wrangler call: past this the call
+/// goes on and says the log could not be written.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// The size past which the log is rotated to `<log>.1` (the previous `.1` is replaced).
+pub const ROTATE_AT: u64 = 64 << 20;
+
+/// The rotated previous log beside `path`.
+#[must_use]
+pub fn previous(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".1");
+    PathBuf::from(p)
+}
+
+/// Opens the log for appending: never through a symlink, and never a file that is not already a
+/// JSON-lines log (a `SAFE_WRANGLER_LOG` pointing at a shell start-up file must not get lines).
+fn open_log(path: &Path) -> std::io::Result<File> {
     let file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -168,14 +213,106 @@ pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
             ));
         }
     }
+    Ok(file)
+}
+
+/// Takes the exclusive lock within [`LOCK_WAIT`]. The wait is a blocking `flock` (the kernel
+/// wakes waiters as the lock is released, so hundreds of parallel callers each get their turn)
+/// cut short by an alarm: `SIGALRM` with a handler that does nothing and no `SA_RESTART`
+/// interrupts the wait. Called from the guard, which has a single thread.
+fn lock(file: File) -> std::io::Result<nix::fcntl::Flock<File>> {
+    use nix::errno::Errno;
+    use nix::fcntl::{Flock, FlockArg};
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => return Ok(l),
+        Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => f,
+        Err((_, e)) => return Err(e.into()),
+    };
+    let wake = SigAction::new(
+        SigHandler::Handler(on_alarm),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing, which is async-signal-safe.
+    let old = unsafe { sigaction(Signal::SIGALRM, &wake) }?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    nix::unistd::alarm::set(u32::try_from(LOCK_WAIT.as_secs()).unwrap_or(2));
+    let mut file = file;
+    let result = loop {
+        match Flock::lock(file, FlockArg::LockExclusive) {
+            Ok(l) => break Ok(l),
+            // Another signal: wait on while time is left.
+            Err((f, Errno::EINTR)) if std::time::Instant::now() < deadline => file = f,
+            Err((_, Errno::EINTR)) => {
+                break Err(std::io::Error::other(format!(
+                    "another process has held its lock for over {} s",
+                    LOCK_WAIT.as_secs()
+                )));
+            }
+            Err((_, e)) => break Err(e.into()),
+        }
+    };
+    nix::unistd::alarm::cancel();
+    // SAFETY: puts back the disposition that was there before.
+    let _ = unsafe { sigaction(Signal::SIGALRM, &old) };
+    result
+}
+
+extern "C" fn on_alarm(_: nix::libc::c_int) {}
+
+/// Appends one line to the log.
+///
+/// # Errors
+/// When the log cannot be opened, locked within [`LOCK_WAIT`] or written.
+pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
     let mut text = line.to_string();
     text.push('\n');
-    let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| std::io::Error::from(e))?;
-    let mut f: &File = &lock;
-    let _ = f.as_fd();
-    f.write_all(text.as_bytes())?;
-    Ok(())
+    // A rotation by another caller replaces the file between our open and our lock: then the
+    // lock is on the old file, so open again (a few times at most).
+    for _ in 0..4 {
+        let lock = lock(open_log(path)?)?;
+        let meta = lock.metadata()?;
+        match std::fs::symlink_metadata(path) {
+            Ok(now) if now.ino() == meta.ino() && now.dev() == meta.dev() => {}
+            _ => continue,
+        }
+        if meta.len() >= ROTATE_AT {
+            std::fs::rename(path, previous(path))?;
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        if meta.len() > 0 {
+            let mut last = [0u8; 1];
+            lock.read_exact_at(&mut last, meta.len() - 1)?;
+            if last[0] != b'\n' {
+                bytes.push(b'\n');
+            }
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        let mut f: &File = &lock;
+        let _ = f.as_fd();
+        // One write(2): a short write (disk full) leaves a torn line, which the next record
+        // steps over with its leading newline; the error is reported to the caller.
+        let n = f.write(&bytes)?;
+        if n < bytes.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!("only {n} of {} bytes written", bytes.len()),
+            ));
+        }
+        return Ok(());
+    }
+    Err(std::io::Error::other(
+        "the file keeps being replaced by another process",
+    ))
 }
 
 /// Parses `30s`, `15m`, `2h`, `7d`, `1w`.
@@ -222,68 +359,175 @@ pub fn show(world: &World, since: Option<&str>, class: Option<&str>, json_out: b
         eprintln!("safe-wrangler: no audit log location (set SAFE_WRANGLER_LOG or HOME)");
         return crate::exit::USAGE;
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            eprintln!(
-                "safe-wrangler: cannot read {}: {e}",
-                esc(&path.display().to_string())
-            );
-            return 1;
-        }
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    let mut skipped = 0u64;
+    let filter = Filter {
+        cutoff,
+        class,
+        json_out,
     };
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
+    // The rotated previous file first, then the current one.
+    for file in [previous(&path), path.clone()] {
+        let f = match File::open(&file) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                eprintln!(
+                    "safe-wrangler: cannot read {}: {e}",
+                    esc(&file.display().to_string())
+                );
+                return 1;
+            }
         };
-        let time = v["time"].as_str().and_then(parse_rfc3339);
-        if let (Some(cut), Some(t)) = (cutoff, time)
-            && t < cut
-        {
-            continue;
+        match stream(std::io::BufReader::new(f), &filter, &mut out) {
+            Ok(n) => skipped += n,
+            // The reader went away (`log | head`): stop quietly.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
+            Err(e) => {
+                eprintln!(
+                    "safe-wrangler: cannot read {}: {e}",
+                    esc(&file.display().to_string())
+                );
+                return 1;
+            }
         }
-        if class.is_some_and(|c| v["class"] != c) {
-            continue;
+    }
+    if let Err(e) = out.flush() {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return 0;
         }
-        if json_out {
-            println!("{line}");
-            continue;
-        }
-        let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
-        let env = if s("environment").is_empty() {
-            "(top level)".to_owned()
-        } else {
-            s("environment")
-        };
-        let who = match v["context"]["kind"].as_str() {
-            Some("agent") => format!(
-                "agent {}",
-                v["context"]["agent_marker"].as_str().unwrap_or("")
-            ),
-            Some("ci") => format!("ci {}", v["context"]["ci_provider"].as_str().unwrap_or("")),
-            Some(k) => k.to_owned(),
-            None => String::new(),
-        };
-        let argv: Vec<&str> = v["argv"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        println!(
-            "{}  {:<9} {:<10} {:<12} {}  [{}; {}]  wrangler {}",
-            s("time"),
-            s("decision"),
-            s("class"),
-            esc(&env),
-            esc(&s("command")),
-            esc(&who),
-            esc(&s("decided_by")),
-            esc(&argv.join(" ")),
+        eprintln!("safe-wrangler: cannot write: {e}");
+        return 1;
+    }
+    if skipped > 0 {
+        eprintln!(
+            "safe-wrangler: skipped {skipped} unreadable line{} in {} (torn or not JSON)",
+            if skipped == 1 { "" } else { "s" },
+            esc(&path.display().to_string())
         );
     }
     0
+}
+
+/// The longest line `log` reads into memory: a longer one is skipped as unreadable.
+const MAX_LINE: usize = 16 << 20;
+
+/// What `log` shows.
+struct Filter<'a> {
+    cutoff: Option<SystemTime>,
+    class: Option<&'a str>,
+    json_out: bool,
+}
+
+/// Reads `input` line by line (never the whole file), writing the lines `filter` keeps; returns
+/// how many lines could not be read (torn, not UTF-8, not JSON, or longer than [`MAX_LINE`]).
+fn stream(
+    mut input: impl std::io::BufRead,
+    filter: &Filter<'_>,
+    out: &mut impl Write,
+) -> std::io::Result<u64> {
+    let mut skipped = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut too_long = false;
+        let mut saw_any = false;
+        loop {
+            let buf = input.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let newline = buf.iter().position(|&b| b == b'\n');
+            let (chunk, done) = match newline {
+                Some(i) => (&buf[..i], i + 1),
+                None => (buf, buf.len()),
+            };
+            if line.len() + chunk.len() > MAX_LINE {
+                too_long = true;
+            } else {
+                line.extend_from_slice(chunk);
+            }
+            input.consume(done);
+            if newline.is_some() {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(skipped);
+        }
+        if line.is_empty() && !too_long {
+            continue;
+        }
+        let parsed = (!too_long)
+            .then(|| std::str::from_utf8(&line).ok())
+            .flatten()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok().map(|v| (t, v)));
+        let Some((text, v)) = parsed else {
+            skipped += 1;
+            continue;
+        };
+        show_line(text, &v, filter, out)?;
+    }
+}
+
+fn show_line(
+    line: &str,
+    v: &Value,
+    filter: &Filter<'_>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let esc = crate::display::escape;
+    let time = v["time"].as_str().and_then(parse_rfc3339);
+    if let (Some(cut), Some(t)) = (filter.cutoff, time)
+        && t < cut
+    {
+        return Ok(());
+    }
+    if filter.class.is_some_and(|c| v["class"] != c) {
+        return Ok(());
+    }
+    if filter.json_out {
+        return writeln!(out, "{line}");
+    }
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+    let env = if s("environment").is_empty() {
+        "(top level)".to_owned()
+    } else {
+        s("environment")
+    };
+    let who = match v["context"]["kind"].as_str() {
+        Some("agent") => format!(
+            "agent {}",
+            v["context"]["agent_marker"].as_str().unwrap_or("")
+        ),
+        Some("ci") => format!("ci {}", v["context"]["ci_provider"].as_str().unwrap_or("")),
+        Some(k) => k.to_owned(),
+        None => String::new(),
+    };
+    let argv: Vec<&str> = v["argv"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let decision = match v["signal"].as_str() {
+        Some(sig) => format!("{} ({sig})", s("decision")),
+        None => s("decision"),
+    };
+    writeln!(
+        out,
+        "{}  {:<9} {:<10} {:<12} {}  [{}; {}]  wrangler {}",
+        s("time"),
+        esc(&decision),
+        s("class"),
+        esc(&env),
+        esc(&s("command")),
+        esc(&who),
+        esc(&s("decided_by")),
+        esc(&argv.join(" ")),
+    )
 }
 
 #[cfg(test)]
@@ -300,6 +544,76 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn log_streams_and_counts_unreadable_lines() {
+        let good = r#"{"time":"2026-01-01T00:00:00Z","decision":"run","class":"read"}"#;
+        // A torn line cut inside a multi-byte character, a line glued to nothing, a blank line.
+        let mut input = format!("{good}\n").into_bytes();
+        input.extend_from_slice(&"{\"argv\":\"é\"".as_bytes()[..9]);
+        input.extend_from_slice(format!("\n\n{good}\nnot json\n{good}").as_bytes());
+        let filter = Filter {
+            cutoff: None,
+            class: None,
+            json_out: true,
+        };
+        let mut out = Vec::new();
+        let reader = std::io::BufReader::with_capacity(7, input.as_slice());
+        assert_eq!(stream(reader, &filter, &mut out).unwrap(), 2);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{good}\n{good}\n{good}\n")
+        );
+    }
+
+    #[test]
+    fn records_start_on_a_fresh_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"torn\":").unwrap();
+        append(&path, &json!({"a": 1})).unwrap();
+        append(&path, &json!({"a": 2})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\"torn\":\n{\"a\":1}\n{\"a\":2}\n");
+    }
+
+    #[test]
+    fn a_full_size_log_is_rotated_keeping_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        // A sparse file of the limit's size that reads as a log.
+        let f = File::create(&path).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, b"{\"old\":1}\n", 0).unwrap();
+        f.set_len(ROTATE_AT).unwrap();
+        append(&path, &json!({"new": 1})).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\":1}\n");
+        assert_eq!(std::fs::metadata(previous(&path)).unwrap().len(), ROTATE_AT);
+    }
+
+    #[test]
+    fn a_relative_state_home_is_ignored() {
+        let env: Env = [("XDG_STATE_HOME", "state"), ("HOME", "/h")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            log_path(&env),
+            Some(PathBuf::from("/h/.local/state/safe-wrangler/audit.jsonl"))
+        );
+        // No HOME: the user database's home, as the policy lookup does.
+        let env: Env = [("XDG_STATE_HOME", "state")].into_iter().collect();
+        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            log_path(&env),
+            Some(user.dir.join(".local/state/safe-wrangler/audit.jsonl"))
+        );
+        let env: Env = [("XDG_STATE_HOME", "/s")].into_iter().collect();
+        assert_eq!(
+            log_path(&env),
+            Some(PathBuf::from("/s/safe-wrangler/audit.jsonl"))
         );
     }
 

@@ -133,6 +133,8 @@ fn assigns_credential(line: &str) -> bool {
 #[must_use]
 pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
     let text = String::from_utf8_lossy(content);
+    // A byte order mark does not hide the first line from wrangler.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut found = None;
     // dotenv breaks lines at `\n`, `\r\n` and a lone `\r`.
     for line in text.split(['\n', '\r']) {
@@ -155,19 +157,39 @@ pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
 
 /// The file's contents without its credential assignments, and with every credential variable
 /// assigned the empty string at the end (in case a line we kept still sets one, e.g. inside a
-/// multi-line value).
+/// multi-line value). Lines break where dotenv breaks them (`\n`, `\r\n`, a lone `\r`); a byte
+/// order mark before the first line does not hide an assignment; every other byte (non-UTF-8
+/// ones included) is copied unchanged.
 #[must_use]
 pub fn neutralize(content: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(content);
     let mut out = Vec::with_capacity(content.len() + 160);
-    for line in text.split_inclusive('\n') {
-        if assigns_credential(line) {
-            out.extend_from_slice(
-                b"# (a Cloudflare credential was removed here by safe-wrangler)\n",
-            );
+    let mut rest = content;
+    let mut first = true;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(rest.len());
+        let term = match (rest.get(end), rest.get(end + 1)) {
+            (Some(b'\r'), Some(b'\n')) => 2,
+            (Some(_), _) => 1,
+            (None, _) => 0,
+        };
+        let (line, terminator) = (&rest[..end], &rest[end..end + term]);
+        let text = String::from_utf8_lossy(line);
+        let text = if first {
+            text.trim_start_matches('\u{feff}')
         } else {
-            out.extend_from_slice(line.as_bytes());
+            &text
+        };
+        if assigns_credential(text) {
+            out.extend_from_slice(b"# (a Cloudflare credential was removed here by safe-wrangler)");
+            out.extend_from_slice(if term == 0 { b"\n" } else { terminator });
+        } else {
+            out.extend_from_slice(&rest[..end + term]);
         }
+        rest = &rest[end + term..];
+        first = false;
     }
     out.extend_from_slice(
         b"\n# safe-wrangler: Cloudflare credentials come from your OAuth login\n",
@@ -283,6 +305,17 @@ mod tests {
     }
 
     #[test]
+    fn credential_lines_after_a_bom_and_with_cr_ends_and_other_bytes_unchanged() {
+        let text = b"\xef\xbb\xbfCLOUDFLARE_API_TOKEN=t1\rA=\xff\xfe\rCF_API_KEY=t2\r\nB=2";
+        let out = neutralize(text);
+        assert!(!out.windows(2).any(|w| w == b"t1" || w == b"t2"), "{out:?}");
+        assert!(out.starts_with(
+            b"# (a Cloudflare credential was removed here by safe-wrangler)\rA=\xff\xfe\r# (a"
+        ));
+        assert!(out.windows(5).any(|w| w == b"\r\nB=2"));
+    }
+
+    #[test]
     fn dotenv_values_as_dotenv_reads_them() {
         let v = |text: &str| dotenv_value(text.as_bytes(), "CLOUDFLARE_ENV");
         assert_eq!(
@@ -299,6 +332,10 @@ mod tests {
             Some("production".into())
         );
         assert_eq!(v("CLOUDFLARE_ENV='a#b'"), Some("a#b".into()));
+        assert_eq!(
+            v("\u{feff}CLOUDFLARE_ENV=production"),
+            Some("production".into())
+        );
     }
 
     #[test]

@@ -4,8 +4,7 @@
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-
-use crate::credentials::DotenvPlan;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Everything the child gets.
 #[derive(Debug)]
@@ -16,36 +15,79 @@ pub struct Launch {
     /// Where our own words go: before the user's `--`, else at the end.
     pub insert_at: usize,
     pub env: Vec<(OsString, OsString)>,
-    pub dotenv: DotenvPlan,
-    /// The directory wrangler works in (after `--cwd`), where `.env` copies go.
-    pub dir: PathBuf,
+    /// Our own words (`--env-file=<copy>` per `.env` copy, see [`write_copies`]).
+    pub extra_args: Vec<OsString>,
+}
+
+/// Whether the caller started us with SIGPIPE ignored. Rust's runtime ignores SIGPIPE before
+/// `main` and `Command` resets it to the default for the program it runs, so this is read
+/// earlier, by [`note_sigpipe`] from `.init_array`, and given back to wrangler: it inherits the
+/// caller's disposition exactly as if it had been called directly.
+static SIGPIPE_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Reads the SIGPIPE disposition the process started with. Registered in the binary's
+/// `.init_array` (see `main.rs`), so it runs before Rust's runtime changes it.
+pub extern "C" fn note_sigpipe() {
+    // SAFETY: a null new action only queries the disposition; `old` is a plain C struct.
+    let ignored = unsafe {
+        let mut old: nix::libc::sigaction = std::mem::zeroed();
+        nix::libc::sigaction(nix::libc::SIGPIPE, std::ptr::null(), &raw mut old) == 0
+            && old.sa_sigaction == nix::libc::SIG_IGN
+    };
+    SIGPIPE_IGNORED.store(ignored, Ordering::Relaxed);
 }
 
 /// Replaces this process with wrangler. Returns the error when that is impossible.
 #[must_use]
 pub fn exec(launch: Launch) -> std::io::Error {
     let mut args = launch.args;
-    if let DotenvPlan::Replace(files) = &launch.dotenv {
-        let extra = match write_copies(&launch.dir, files) {
-            Ok(extra) => extra,
-            Err(e) => return e,
-        };
-        let at = launch.insert_at.min(args.len());
-        args.splice(at..at, extra);
+    let at = launch.insert_at.min(args.len());
+    args.splice(at..at, launch.extra_args);
+    let mut cmd = std::process::Command::new(&launch.program);
+    cmd.args(&args).env_clear().envs(launch.env);
+    if SIGPIPE_IGNORED.load(Ordering::Relaxed) {
+        // SAFETY: runs between fork-less exec preparation and execve in this same process;
+        // `signal` with SIG_IGN installs no handler and allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::signal::signal(
+                    nix::sys::signal::Signal::SIGPIPE,
+                    nix::sys::signal::SigHandler::SigIgn,
+                )
+                .map(drop)
+                .map_err(std::io::Error::from)
+            });
+        }
     }
-    std::process::Command::new(&launch.program)
-        .args(&args)
-        .env_clear()
-        .envs(launch.env)
-        .exec()
+    cmd.exec()
 }
 
 /// One `--env-file=<copy>` per file: the credential-free copies, written into
-/// [`crate::credentials::COPY_DIR`] of the directory wrangler works in (0700, files 0600, each
-/// written under a temporary name and renamed into place so parallel calls never see half a file).
-fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+/// [`crate::credentials::COPY_DIR`] of the directory wrangler works in (0700, files 0600). Each is
+/// written under a fresh random name created with `O_EXCL` beside its target and renamed into
+/// place, so parallel calls (even in separate PID namespaces sharing a project) never collide or
+/// see half a file. On any failure nothing is left behind: the temporary file, and the
+/// directories and `.gitignore` made by this call, are removed.
+///
+/// # Errors
+/// The directory cannot be made or written (read-only, full), or is not a plain directory.
+pub fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
+    let mut made = Vec::new();
+    let result = write_copies_in(dir, files, &mut made);
+    if result.is_err() {
+        for d in made.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result
+}
+
+fn write_copies_in(
+    dir: &Path,
+    files: &[(PathBuf, Vec<u8>)],
+    made: &mut Vec<PathBuf>,
+) -> std::io::Result<Vec<OsString>> {
+    use std::os::unix::fs::DirBuilderExt;
     let copies = dir.join(crate::credentials::COPY_DIR);
     // Never write (or even create a directory) through a symlink someone planted: `.wrangler` and
     // its `safe-wrangler` must be real directories, made here when missing.
@@ -54,44 +96,79 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
             Ok(meta) if meta.file_type().is_dir() => {}
             Ok(_) => {
                 return Err(std::io::Error::other(format!(
-                    "{} is not a plain directory; refusing to write the .env copies through it",
+                    "{} is not a plain directory",
                     d.display()
                 )));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::DirBuilder::new().mode(0o700).create(&d)?;
+                made.push(d);
             }
             Err(e) => return Err(e),
         }
     }
+    // The `.gitignore` that keeps the copies out of git; an empty one (left by a full disk) is
+    // written again.
     let ignore = copies.join(".gitignore");
-    if std::fs::symlink_metadata(&ignore).is_err() {
-        std::fs::write(&ignore, "*\n")?;
+    match std::fs::symlink_metadata(&ignore) {
+        Ok(meta) if !meta.file_type().is_file() || meta.len() > 0 => {}
+        _ => put(&copies, &ignore, b"*\n")?,
     }
     let mut out = Vec::new();
     for (original, contents) in files {
-        let name = original
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let target = copies.join(&name);
-        let tmp = copies.join(format!(".{name}.{}", std::process::id()));
-        // A fresh file (never an existing one or a symlink), renamed over the target, which
-        // replaces whatever entry is there without following it.
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_data()?;
-        std::fs::rename(&tmp, &target)?;
+        let name = original.file_name().unwrap_or(original.as_os_str());
+        let target = copies.join(name);
+        put(&copies, &target, contents)?;
         let mut arg = OsString::from("--env-file=");
         arg.push(target.as_os_str());
         out.push(arg);
     }
     Ok(out)
+}
+
+/// Writes `contents` to `target` in `dir` through a fresh temporary file (random name, `O_EXCL`,
+/// mode 0600) renamed over it, which replaces whatever entry is there without following it. The
+/// temporary file is removed on any failure.
+fn put(dir: &Path, target: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (tmp, mut file) = (0..16)
+        .find_map(|_| {
+            let tmp = dir.join(format!(".tmp-{:016x}", random()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(&tmp)
+            {
+                Ok(f) => Some(Ok((tmp, f))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => Some(Err(e)),
+            }
+        })
+        .unwrap_or_else(|| Err(std::io::Error::other("no free temporary name")))?;
+    let written = file
+        .write_all(contents)
+        .and_then(|()| file.sync_data())
+        .and_then(|()| std::fs::rename(&tmp, target));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// 64 random bits from the standard library's OS-seeded hasher keys (no extra dependency).
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// The display name of the program for messages.

@@ -41,7 +41,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     });
-    let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
+    let policy = crate::edge::policy_files::load(&dir, &user_policy_paths(&world.env))?;
     let dotenv_env = cloudflare_env_from_dotenv(world, inv, &dir, &files);
     let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
         Some(e) => Some(e.to_owned()),

@@ -7,4 +7,5 @@ pub mod credentials;
 pub mod exec;
 pub mod files;
 pub mod gather;
+pub mod policy_files;
 pub mod resolve;

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::classify::Targets;
 use crate::context::Env;
 use crate::credentials::{self, CREDENTIAL_VARS};
-use crate::policy::{self, Policy, PolicyError};
+use crate::policy::{Policy, PolicyError};
 use crate::wrangler::config::{self, Config, ConfigError};
 use crate::{World, display, protect, resolve, secrets};
 
@@ -1186,7 +1186,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
     let home_dir = home(env);
     let root = project_root(&world.cwd);
 
-    let loaded = policy::load(&world.cwd, &crate::user_policy_paths(env));
+    let loaded = crate::edge::policy_files::load(&world.cwd, &crate::user_policy_paths(env));
     let token_vars = loaded
         .as_ref()
         .map(|p| p.ci_tokens.variables())

@@ -185,6 +185,17 @@ pub enum Verdict {
 /// Decides a whole command line for `agent`, with the caller's environment and directory.
 #[must_use]
 pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Path>) -> Verdict {
+    // A NUL ends the command early for a shell while we would read on; other control bytes
+    // (escape sequences, backspaces) can hide words from a human reading the transcript.
+    if let Some(c) = command
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Verdict::Deny(format!(
+            "the command contains a control character (U+{:04X}); write it without control characters so it can be checked",
+            u32::from(c)
+        ));
+    }
     let mut reasons = Vec::new();
     let findings = find_wrangler(command);
     if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
@@ -392,7 +403,8 @@ pub fn run(world: &World, args: &[String]) -> u8 {
 }
 
 /// How long the hook may take before it blocks on its own: agents treat a hook that times out
-/// as "no objection" (Claude Code, Gemini, Copilot), so we must answer first.
+/// as "no objection" (Claude Code, Gemini, Copilot), so we must answer first. Every timeout that
+/// `hook install` writes is longer (30 s; Gemini counts in milliseconds).
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn answer(world: &World, agent: Agent) -> u8 {
@@ -474,7 +486,7 @@ pub fn snippet(agent: Agent, program: &str) -> Value {
             "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": command, "timeout": 30 } ] } ] }
         }),
         Agent::Gemini => json!({
-            "hooks": { "BeforeTool": [ { "matcher": "^run_shell_command$", "hooks": [ { "name": "safe-wrangler", "type": "command", "command": command, "timeout": 5000 } ] } ] }
+            "hooks": { "BeforeTool": [ { "matcher": "^run_shell_command$", "hooks": [ { "name": "safe-wrangler", "type": "command", "command": command, "timeout": 30000 } ] } ] }
         }),
         Agent::Copilot => json!({
             "version": 1,
@@ -482,7 +494,7 @@ pub fn snippet(agent: Agent, program: &str) -> Value {
         }),
         Agent::Cursor => json!({
             "version": 1,
-            "hooks": { "beforeShellExecution": [ { "command": command, "timeout": 10, "failClosed": true } ] }
+            "hooks": { "beforeShellExecution": [ { "command": command, "timeout": 30, "failClosed": true } ] }
         }),
     }
 }
@@ -509,13 +521,35 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
                 continue;
             };
             for entry in entries.as_array().into_iter().flatten() {
-                if !list.contains(entry) {
-                    list.push(entry.clone());
+                // The same command installed earlier (perhaps with another timeout) is
+                // replaced, not kept beside the new entry.
+                let ours = commands(entry);
+                match list
+                    .iter()
+                    .position(|e| !ours.is_empty() && commands(e) == ours)
+                {
+                    Some(i) => list[i] = entry.clone(),
+                    None => list.push(entry.clone()),
                 }
             }
         }
     }
     existing
+}
+
+/// The commands a settings entry runs (`command` or Copilot's `bash`, at any depth).
+fn commands(entry: &Value) -> Vec<&str> {
+    match entry {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| match (k.as_str(), v) {
+                ("command" | "bash", Value::String(c)) => vec![c.as_str()],
+                _ => commands(v),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(commands).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn install_verb(world: &World, rest: &[String]) -> u8 {
@@ -678,6 +712,58 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn installed_timeouts_outlast_the_hooks_own_deadline_and_control_bytes_block() {
+        for agent in [
+            Agent::Claude,
+            Agent::Codex,
+            Agent::Gemini,
+            Agent::Copilot,
+            Agent::Cursor,
+        ] {
+            let text = snippet(agent, "safe-wrangler").to_string();
+            let (key, scale) = match agent {
+                Agent::Gemini => ("\"timeout\":", 1000),
+                Agent::Copilot => ("\"timeoutSec\":", 1),
+                _ => ("\"timeout\":", 1),
+            };
+            let at = text.find(key).expect(key) + key.len();
+            let n: u64 = text[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(n / scale > DEADLINE.as_secs(), "{agent:?}: {text}");
+        }
+        let env = Env::default();
+        for cmd in ["echo hi\0; wrangler deploy", "ls \u{1b}[8m", "true\u{7f}"] {
+            let v = judge(Agent::Claude, cmd, &env, Path::new("/"), None);
+            assert!(
+                matches!(&v, Verdict::Deny(r) if r.contains("control character")),
+                "{cmd:?}"
+            );
+        }
+        assert_eq!(
+            judge(
+                Agent::Claude,
+                "ls -l\n\techo ok\r\n",
+                &env,
+                Path::new("/"),
+                None
+            ),
+            Verdict::Allow
+        );
+    }
+
+    #[test]
+    fn reinstalling_replaces_an_entry_with_an_old_timeout() {
+        let mut old = snippet(Agent::Gemini, "safe-wrangler");
+        old["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] = json!(5000);
+        let merged = merge(old, &snippet(Agent::Gemini, "safe-wrangler"));
+        assert_eq!(merged, snippet(Agent::Gemini, "safe-wrangler"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `safe-wrangler protect [--check | --undo]`: close the npx and npm-script route.
 //!
 //! `npx wrangler ...` and package.json scripts (`wrangler deploy`, run with `node_modules/.bin`
-//! first on PATH) reach `node_modules/.bin/wrangler` directly, shim or not. `protect` moves that
-//! entry aside to [`ORIGINAL`] (a symlink for npm and yarn, a small shell script for pnpm) and puts
-//! a symlink to safe-wrangler in its place; safe-wrangler then finds the real wrangler through the
-//! moved entry (see `resolve`). `npm install` recreates the original link, so add
+//! first on PATH) reach `node_modules/.bin/wrangler` directly, shim or not. `protect` keeps each
+//! bin the wrangler package installs ([`BINS`]: `wrangler`, `wrangler2`, `cf-wrangler`) aside as
+//! `.<name>.safe-wrangler-original` (a symlink for npm and yarn, a small shell script for pnpm,
+//! copied as it is) and puts a symlink to safe-wrangler in its place; `--undo` puts every kept
+//! entry back. safe-wrangler finds the real wrangler through the kept [`ORIGINAL`] (see
+//! `resolve`). `npm install` recreates the original link, so add
 //! `"postinstall": "safe-wrangler protect"` to package.json to stay protected.
 
 use std::fs;
@@ -24,18 +26,29 @@ pub fn find_bin_dir(dir: &Path) -> Option<PathBuf> {
         .find(|b| fs::symlink_metadata(b.join("wrangler")).is_ok())
 }
 
-/// Whether `bin/wrangler` leads to safe-wrangler.
+/// Whether every wrangler bin present in `bin` leads to safe-wrangler.
 #[must_use]
 pub fn is_protected(bin: &Path, me: &SelfId) -> bool {
     let leads_to_me =
         |name: &str| fs::metadata(bin.join(name)).is_ok() && me.is_me(&bin.join(name));
-    // The wrangler package installs a second bin, `wrangler2`, running the same script.
     leads_to_me("wrangler")
-        && (fs::symlink_metadata(bin.join(SECOND_BIN)).is_err() || leads_to_me(SECOND_BIN))
+        && BINS
+            .iter()
+            .all(|n| fs::symlink_metadata(bin.join(n)).is_err() || leads_to_me(n))
 }
 
 /// The second name the wrangler package installs in `node_modules/.bin`.
 pub const SECOND_BIN: &str = "wrangler2";
+
+/// Every name the wrangler package installs in `node_modules/.bin` (`wrangler2` runs the same
+/// script as `wrangler`; `cf-wrangler` is its newer launcher).
+pub const BINS: [&str; 3] = ["wrangler", SECOND_BIN, "cf-wrangler"];
+
+/// Where the original entry `name` is kept while protected ([`ORIGINAL`] for `wrangler`).
+#[must_use]
+pub fn original_of(name: &str) -> String {
+    format!(".{name}.safe-wrangler-original")
+}
 
 /// Points `bin/name` at `target` in one step (a temporary link renamed over the entry).
 fn relink(bin: &Path, name: &str, target: &Path) -> std::io::Result<()> {
@@ -100,29 +113,34 @@ fn protect(bin: &Path, protected: bool, exe: &Path) -> std::io::Result<String> {
             link.display()
         ));
     }
-    let original = bin.join(ORIGINAL);
-    // A link made by another safe-wrangler build (another install path) is not the original:
-    // keep the original we already saved and only repoint the link.
-    let other_build = fs::read_link(&link).is_ok_and(|t| {
-        t.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(crate::OWN_NAME))
-    }) && fs::symlink_metadata(&original).is_ok();
-    if !other_build {
-        // Replace any stale copy: the entry npm just (re)created is the current original. Copy
-        // it (a symlink as a symlink) rather than moving it, so `wrangler` never goes missing.
-        if fs::symlink_metadata(&original).is_ok() {
-            fs::remove_file(&original)?;
+    for name in BINS {
+        let entry = bin.join(name);
+        if fs::symlink_metadata(&entry).is_err() {
+            continue;
         }
-        match fs::read_link(&link) {
-            Ok(target) => std::os::unix::fs::symlink(target, &original)?,
-            Err(_) => {
-                fs::copy(&link, &original)?;
+        let original = bin.join(original_of(name));
+        // An entry that already leads to a safe-wrangler (this build, or another build at
+        // another install path) is not the original: keep the original already saved.
+        let ours = fs::read_link(&entry).is_ok_and(|t| {
+            t.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(crate::OWN_NAME))
+                || fs::canonicalize(&entry).is_ok_and(|c| c == exe)
+        });
+        if !(ours && fs::symlink_metadata(&original).is_ok()) {
+            // Replace any stale copy: the entry the package manager just (re)created is the
+            // current original. Copy it (a symlink as a symlink, a pnpm script with its mode)
+            // rather than moving it, so the name never goes missing.
+            if fs::symlink_metadata(&original).is_ok() {
+                fs::remove_file(&original)?;
+            }
+            match fs::read_link(&entry) {
+                Ok(target) => std::os::unix::fs::symlink(target, &original)?,
+                Err(_) => {
+                    fs::copy(&entry, &original)?;
+                }
             }
         }
-    }
-    relink(bin, "wrangler", exe)?;
-    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok() {
-        relink(bin, SECOND_BIN, exe)?;
+        relink(bin, name, exe)?;
     }
     Ok(format!(
         "protected: {} now leads to safe-wrangler (the original is kept as {ORIGINAL}); add \"postinstall\": \"safe-wrangler protect\" to package.json to stay protected after npm install",
@@ -141,11 +159,23 @@ fn unprotect(bin: &Path, protected: bool) -> std::io::Result<String> {
             "the original {ORIGINAL} is missing; reinstall wrangler (npm install) to restore it"
         )));
     }
-    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok()
-        && let Ok(target) = fs::read_link(&original)
-    {
-        relink(bin, SECOND_BIN, &target)?;
+    // `wrangler` last: an older protection's `wrangler2` is restored from its original.
+    for name in BINS.into_iter().rev() {
+        let entry = bin.join(name);
+        let kept = bin.join(original_of(name));
+        if fs::symlink_metadata(&kept).is_ok() {
+            fs::rename(&kept, &entry)?;
+        } else if name == SECOND_BIN && fs::symlink_metadata(&entry).is_ok() {
+            // Protected by an older safe-wrangler, which kept only `wrangler`: `wrangler2` runs
+            // the same script, so it gets the same entry back.
+            if let Ok(target) = fs::read_link(&original) {
+                relink(bin, name, &target)?;
+            } else {
+                let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
+                fs::copy(&original, &tmp)?;
+                fs::rename(&tmp, &entry)?;
+            }
+        }
     }
-    fs::rename(&original, &link)?;
     Ok(format!("restored the original {}", link.display()))
 }

@@ -9,7 +9,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -458,26 +457,27 @@ pub fn find_package(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Writes `text` to `path` through a temporary file and a rename in the same directory, keeping
-/// the file's permissions (and a symlinked package.json a symlink).
+/// Writes `text` through the existing file at `path` (after it was checked to be a valid
+/// package.json): the same inode, so hard links stay linked and the owner and mode stay as they
+/// are. A file without write permission is refused (root could write it anyway: we do not).
 fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let target = fs::canonicalize(path)?;
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = dir.join(format!(
-        ".package.json.safe-wrangler.{}",
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::set_permissions(&tmp, fs::metadata(&target)?.permissions())?;
-        fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    use std::os::unix::fs::{FileExt, PermissionsExt};
+    if serde_json::from_str::<serde_json::Value>(text).is_err() {
+        return Err(std::io::Error::other(
+            "the edited text is not valid JSON (nothing written)",
+        ));
     }
-    result
+    let meta = fs::metadata(path)?;
+    if meta.permissions().mode() & 0o222 == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only; make it writable (chmod u+w) and run again",
+        ));
+    }
+    let file = fs::OpenOptions::new().write(true).open(path)?;
+    file.write_all_at(text.as_bytes(), 0)?;
+    file.set_len(text.len() as u64)?;
+    file.sync_all()
 }
 
 /// Runs the verb.

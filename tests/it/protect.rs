@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::util::{BIN, Sandbox};
 
-const FAKE_PACKAGE_JSON: &str = r#"{ "name": "wrangler", "version": "4.164.0", "bin": { "wrangler": "bin/wrangler.js", "wrangler2": "bin/wrangler.js" } }"#;
+const FAKE_PACKAGE_JSON: &str = r#"{ "name": "wrangler", "version": "4.164.0", "bin": { "wrangler": "bin/wrangler.js", "wrangler2": "bin/wrangler.js", "cf-wrangler": "bin/cf-wrangler.js" } }"#;
 const FAKE_BIN: &str = "#!/usr/bin/env node\nrequire('fs').appendFileSync(process.env.RECORD_FILE, JSON.stringify(process.argv.slice(2)) + '\\n');\n";
 
 struct Project {
@@ -22,6 +22,7 @@ impl Project {
         fs::create_dir_all(pkg.join("bin")).unwrap();
         fs::write(pkg.join("package.json"), FAKE_PACKAGE_JSON).unwrap();
         fs::write(pkg.join("bin/wrangler.js"), FAKE_BIN).unwrap();
+        fs::write(pkg.join("bin/cf-wrangler.js"), FAKE_BIN).unwrap();
         // safe-wrangler itself, on PATH for the postinstall script
         let tools = sandbox.path("tools");
         fs::create_dir_all(&tools).unwrap();
@@ -164,6 +165,10 @@ fn protect_is_idempotent_and_undo_restores_the_original() {
         fs::read_link(p.bin().join("wrangler2")).unwrap(),
         Path::new("../wrangler/bin/wrangler.js")
     );
+    assert_eq!(
+        fs::read_link(p.bin().join("cf-wrangler")).unwrap(),
+        Path::new("../wrangler/bin/cf-wrangler.js")
+    );
     let check = p.cmd(BIN, &["protect", "--check"]);
     assert_eq!(check.status.code(), Some(1));
     assert!(text(&check).contains("not protected"), "{}", text(&check));
@@ -205,4 +210,57 @@ fn protecting_over_another_safe_wrangler_build_keeps_the_real_original() {
     );
     assert!(p.cmd("npx", &["wrangler", "dev"]).status.success());
     assert_eq!(p.ran(), vec![r#"["dev"]"#]);
+}
+
+/// pnpm puts small shell scripts in `node_modules/.bin` instead of symlinks: each is kept with its
+/// mode, every name leads to safe-wrangler, and `--undo` puts back the very same files.
+#[test]
+fn a_pnpm_layout_keeps_and_restores_every_bin() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    let bin = s.project().join("node_modules/.bin");
+    fs::create_dir_all(&bin).unwrap();
+    let script = |name: &str| {
+        format!("#!/bin/sh\n# pnpm shim\nexec node \"$basedir/../wrangler/bin/{name}.js\" \"$@\"\n")
+    };
+    let names = [
+        ("wrangler", "wrangler"),
+        ("wrangler2", "wrangler"),
+        ("cf-wrangler", "cf-wrangler"),
+    ];
+    for (name, target) in names {
+        crate::util::write_exe(&bin.join(name), &script(target));
+    }
+    let out = s.safe(&["protect"]).output();
+    out.assert_code(0);
+    for (name, target) in names {
+        let entry = bin.join(name);
+        assert_eq!(
+            fs::canonicalize(&entry).unwrap(),
+            fs::canonicalize(BIN).unwrap(),
+            "{name}"
+        );
+        let kept = bin.join(format!(".{name}.safe-wrangler-original"));
+        assert_eq!(fs::read_to_string(&kept).unwrap(), script(target), "{name}");
+        assert_eq!(
+            fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+    s.safe(&["protect", "--check"]).output().assert_code(0);
+    s.safe(&["protect", "--undo"]).output().assert_code(0);
+    for (name, target) in names {
+        let entry = bin.join(name);
+        assert!(
+            !fs::symlink_metadata(&entry).unwrap().is_symlink(),
+            "{name}"
+        );
+        assert_eq!(
+            fs::read_to_string(&entry).unwrap(),
+            script(target),
+            "{name}"
+        );
+        assert!(fs::symlink_metadata(bin.join(format!(".{name}.safe-wrangler-original"))).is_err());
+    }
+    s.safe(&["protect", "--check"]).output().assert_code(1);
 }

@@ -260,6 +260,11 @@ impl PtySession {
         }
     }
 
+    /// The process (the session leader) on the terminal.
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.session
+    }
+
     /// Everything shown on the terminal so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(

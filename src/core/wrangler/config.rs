@@ -294,9 +294,10 @@ fn route_of(v: &Value) -> Option<Route> {
     }
 }
 
-/// JSONC to JSON: removes `//` and `/* */` comments and trailing commas, leaving strings alone.
-/// Byte offsets of everything else are kept (comments become spaces) so parser line and column
-/// numbers still point into the original file.
+/// JSONC to JSON: removes `//` and `/* */` comments and trailing commas (only a comma that
+/// follows a value: `[,]`, `[1,,]` and `{,}` stay malformed and fail to parse), leaving strings
+/// alone. Byte offsets of everything else are kept (comments become spaces) so parser line and
+/// column numbers still point into the original file.
 #[must_use]
 pub fn strip_jsonc(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -336,6 +337,7 @@ pub fn strip_jsonc(text: &str) -> String {
                 i += 2;
             }
         } else if b == b','
+            && !matches!(last_before(&out), None | Some(b'[' | b'{' | b',' | b':'))
             && next_significant(bytes, i + 1).is_some_and(|c| c == b'}' || c == b']')
         {
             out.push(b' ');
@@ -347,6 +349,14 @@ pub fn strip_jsonc(text: &str) -> String {
     }
     // Only ASCII bytes were replaced by ASCII bytes, so this stays valid UTF-8.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// The last byte of `out` that is not whitespace (comments are already spaces there).
+fn last_before(out: &[u8]) -> Option<u8> {
+    out.iter()
+        .rev()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .copied()
 }
 
 /// The next byte after `from` that is not whitespace or inside a comment.
