@@ -103,6 +103,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one line per field of explain's output, JSON and text
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
     let a = match assess(world, args, crate::confirm::terminal_present) {
         Ok(a) => a,
@@ -162,6 +163,7 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
                 "ci": a.context.ci,
                 "description": a.context.describe(),
             },
+            "ci_identity": crate::oidc::report(&a),
             "config": config,
             "worker": a.worker,
             "routes": op.routes,
@@ -182,7 +184,8 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         );
         println!("production:  {}", if op.production { "yes" } else { "no" });
         println!("why:         {}", esc(&op.why));
-        println!("context:     {}", a.context.describe());
+        let identity = crate::oidc::explain_line(&a);
+        println!("context:     {}{identity}", a.context.describe());
         if let Some(c) = config {
             println!("config:      {}", esc(&c));
         }

@@ -15,6 +15,7 @@ pub mod display;
 pub mod doctor;
 pub mod exec;
 pub mod hook;
+pub mod oidc;
 pub mod policy;
 pub mod protect;
 pub mod resolve;
@@ -364,7 +365,8 @@ pub fn assess(
     if gated && config.is_none() {
         config = load();
     }
-    let context = Context::detect(&world.env, gated && terminal(), &context::RealDisk);
+    let mut context = Context::detect(&world.env, gated && terminal(), &context::RealDisk);
+    oidc::prove(&mut context, &policy, operation.class, &world.env);
     let worker = invocation
         .value("name")
         .filter(|n| !n.is_empty())
