@@ -493,6 +493,89 @@ mod tests {
         assert!(claims_match(&open, &claims(&v)).is_ok());
     }
 
+    #[test]
+    fn oidc_fields_are_checked_when_the_policy_is_read() {
+        let path = std::path::Path::new("safe-wrangler.jsonc");
+        let file = |extra: &str, provider: &str| {
+            format!(
+                r#"{{"approved_ci": [{{"provider": "{provider}", "repository": "a/b", "refs": ["refs/heads/main"], "classes": ["production"]{extra}}}]}}"#
+            )
+        };
+        let gitlab_ok =
+            r#", "oidc": true, "issuer": "https://gitlab.example", "id_token_variable": "T""#;
+        for (extra, provider) in [
+            (
+                r#", "oidc": true, "environment": "production""#,
+                "github-actions",
+            ),
+            (gitlab_ok, "gitlab-ci"),
+            (
+                &format!(r#"{gitlab_ok}, "workflows": [".gitlab-ci.yml"], "ref_protected": false"#),
+                "gitlab-ci",
+            ),
+        ] {
+            let text = file(extra, provider);
+            assert!(
+                crate::policy::parse_file(path, &text, false).is_ok(),
+                "{text}"
+            );
+        }
+        for (extra, provider, words) in [
+            (
+                r#", "environment": "production""#,
+                "github-actions",
+                "environment needs \"oidc\": true",
+            ),
+            (
+                r#", "oidc": true, "issuer": "https://x""#,
+                "github-actions",
+                "issuer does not apply",
+            ),
+            (
+                r#", "oidc": true, "ref_protected": true"#,
+                "github-actions",
+                "ref_protected does not apply",
+            ),
+            (
+                r#", "oidc": true, "id_token_variable": "T""#,
+                "gitlab-ci",
+                "issuer: a gitlab-ci rule",
+            ),
+            (
+                r#", "oidc": true, "issuer": "http://gitlab.example", "id_token_variable": "T""#,
+                "gitlab-ci",
+                "https URL",
+            ),
+            (
+                r#", "oidc": true, "issuer": "https://gitlab.example""#,
+                "gitlab-ci",
+                "id_token_variable",
+            ),
+            (
+                r#", "oidc": true, "runner_environment": "github-hosted", "issuer": "https://g", "id_token_variable": "T""#,
+                "gitlab-ci",
+                "runner_environment does not apply",
+            ),
+            (
+                r#", "workflows": [".gitlab-ci.yml"]"#,
+                "gitlab-ci",
+                "workflows applies to",
+            ),
+            (
+                r#", "oidc": true, "audience": """#,
+                "github-actions",
+                "audience is empty",
+            ),
+            (r#", "oidc": "yes""#, "github-actions", "invalid type"),
+        ] {
+            let text = file(extra, provider);
+            let e = crate::policy::parse_file(path, &text, false)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(words), "{text}: {e}");
+        }
+    }
+
     #[cfg(not(feature = "test-issuer"))]
     #[test]
     fn a_normal_build_ignores_the_issuer_override() {
