@@ -197,12 +197,12 @@ impl Checks<'_> {
 
     /// One of `names` (a workflow reference such as `owner/repo/path@ref` or GitLab's
     /// `host/group/project//path@ref`) must match a rule entry: the whole reference, the
-    /// reference without `@ref`, or, inside `repository`, the path alone.
+    /// reference without `@ref`, or, when it starts with `here` (this repository), the path alone.
     fn workflow(
         &mut self,
         names: &[&str],
         entries: Option<&Vec<String>>,
-        repository: &str,
+        here: &str,
     ) -> Result<(), String> {
         let Some(entries) = entries else {
             return Ok(());
@@ -213,13 +213,7 @@ impl Checks<'_> {
                 continue;
             }
             let bare = full.split_once('@').map_or(full.as_str(), |(b, _)| b);
-            let inside = bare
-                .split_once("//")
-                .filter(|(project, _)| {
-                    project == &repository || project.ends_with(&format!("/{repository}"))
-                })
-                .map(|(_, path)| path)
-                .or_else(|| bare.strip_prefix(&format!("{repository}/")));
+            let inside = bare.strip_prefix(here);
             if entries
                 .iter()
                 .any(|e| *e == full || e == bare || Some(e.as_str()) == inside)
@@ -259,7 +253,7 @@ fn claims_match(rule: &ApprovedCi, claims: &Claims) -> Result<BTreeMap<String, S
             c.workflow(
                 &["workflow_ref", "job_workflow_ref"],
                 rule.workflows.as_ref(),
-                &rule.repository,
+                &format!("{}/", rule.repository),
             )?;
             c.equals("environment", rule.environment.as_deref(), "environment")?;
             c.equals(
@@ -297,10 +291,14 @@ fn claims_match(rule: &ApprovedCi, claims: &Claims) -> Result<BTreeMap<String, S
             }
             c.one_of("pipeline_source", &events, "events")?;
             c.equals("environment", rule.environment.as_deref(), "environment")?;
+            // `gitlab.example.com/acme/shop//.gitlab-ci.yml@refs/heads/main`: the instance's host
+            // (from the rule's issuer), the project, then the file.
+            let host = rule.issuer.as_deref().unwrap_or_default();
+            let host = host.strip_prefix("https://").unwrap_or(host);
             c.workflow(
                 &["ci_config_ref_uri"],
                 rule.workflows.as_ref(),
-                &rule.repository,
+                &format!("{}/{}//", host.trim_end_matches('/'), rule.repository),
             )?;
             c.matched.insert("job_id".into(), c.value("job_id"));
         }
@@ -478,6 +476,11 @@ mod tests {
             (
                 "ci_config_ref_uri",
                 "gitlab.example/evil/x//.gitlab-ci.yml@refs/heads/main",
+                "workflows",
+            ),
+            (
+                "ci_config_ref_uri",
+                "gitlab.example/evil/acme/shop//.gitlab-ci.yml@refs/heads/main",
                 "workflows",
             ),
         ] {
