@@ -579,6 +579,80 @@ mod tests {
         }
     }
 
+    /// The decision reads the verified identity as plain data: proven runs get the class's
+    /// token and the proof, anything else is refused with the reason, and a rule without
+    /// `oidc` is untouched.
+    #[test]
+    fn decide_reads_the_identity_as_plain_data() {
+        use crate::policy::{Credential, Decision, decide};
+        let op = crate::classify::Operation {
+            class: Class::Production,
+            rule: "cmd:deploy".into(),
+            command: "deploy".into(),
+            environment: String::new(),
+            production: true,
+            remote: true,
+            destructive: false,
+            why: String::new(),
+            facts: Vec::new(),
+            routes: Vec::new(),
+        };
+        let policy = Policy {
+            approved_ci: vec![github_rule()],
+            ..Policy::default()
+        };
+        let run = |verified: Option<Result<Claims, String>>| Context {
+            terminal: false,
+            agent: None,
+            ci: Some(CiRun {
+                provider: Provider::GithubActions,
+                repository: "acme/shop".into(),
+                git_ref: "refs/heads/main".into(),
+                event: "push".into(),
+                workflow: Some(".github/workflows/other.yml".into()),
+                inconsistencies: Vec::new(),
+                identities: verified
+                    .map(|v| Identity {
+                        source: Source::of(&github_rule()),
+                        issuer: GITHUB_ISSUER.into(),
+                        verified: v,
+                    })
+                    .into_iter()
+                    .collect(),
+            }),
+        };
+        let proven = decide(&op, &run(Some(Ok(github_claims()))), &policy, "w");
+        assert_eq!(
+            proven.decision,
+            Decision::Run {
+                credential: Credential::Token("CLOUDFLARE_API_TOKEN".into())
+            }
+        );
+        let proof = proven.identity.unwrap();
+        assert_eq!(proof.rule, "approved_ci[0]");
+        assert_eq!(proof.claims["run_id"], "4242");
+        for (verified, words) in [
+            (
+                Some(Err("the token expired 90s ago".to_owned())),
+                "CI identity not proven: the token expired",
+            ),
+            (None, "was not checked"),
+        ] {
+            let r = decide(&op, &run(verified), &policy, "w");
+            let Decision::Refuse { hint, .. } = r.decision else {
+                panic!("{r:?}")
+            };
+            assert!(hint.contains(words), "{hint}");
+            assert_eq!(r.identity, None);
+        }
+        let mut plain = policy.clone();
+        plain.approved_ci[0].oidc = false;
+        plain.approved_ci[0].workflows = None;
+        let r = decide(&op, &run(None), &plain, "w");
+        assert_eq!(r.by, "approved_ci[0]");
+        assert_eq!(r.identity, None);
+    }
+
     #[cfg(not(feature = "test-issuer"))]
     #[test]
     fn a_normal_build_ignores_the_issuer_override() {
