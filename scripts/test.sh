@@ -11,11 +11,14 @@ scripts/e2e-setup.sh >/dev/null
 echo "== cargo fmt --check"
 cargo fmt --check
 
+# One build of everything, with the test-only `test-issuer` feature: the OIDC tests point the
+# binary at a fake issuer on 127.0.0.1 through SAFE_WRANGLER_TEST_ISSUER, which only such builds
+# read. The release build below is a normal one and is checked to ignore it.
 echo "== cargo clippy"
-cargo clippy --locked --all-targets --quiet -- -D warnings
+cargo clippy --locked --all-targets --features test-issuer --quiet -- -D warnings
 
 echo "== cargo test"
-cargo test --locked
+cargo test --locked --features test-issuer
 
 echo "== install.sh in a temporary HOME (release build)"
 # rustup and cargo find their homes through HOME unless told: keep the real ones.
@@ -30,6 +33,17 @@ CLAUDECODE=1 PATH="$(dirname "$shim"):/usr/bin:/bin" "$shim" deploy </dev/null 2
 code=$?
 set -e
 [ "$code" = 77 ] || { echo "installed shim: expected refusal 77 for an agent's deploy, got $code" >&2; exit 1; }
+# A normal (release) build ignores SAFE_WRANGLER_TEST_ISSUER: GitHub's issuer stays the one checked.
+ci="$home/ci" && mkdir -p "$ci/project" "$ci/runner-temp"
+printf '{"repository":{"full_name":"acme/shop"}}' >"$ci/event.json"
+printf '{"approved_ci":[{"provider":"github-actions","repository":"acme/shop","refs":["refs/heads/main"],"classes":["production"],"oidc":true}]}' >"$ci/project/safe-wrangler.json"
+issuer="$(cd "$ci/project" && env -i PATH=/usr/bin:/bin HOME="$home" GITHUB_ACTIONS=true \
+  GITHUB_REPOSITORY=acme/shop GITHUB_RUN_ID=1 GITHUB_REF=refs/heads/main GITHUB_EVENT_NAME=push \
+  GITHUB_EVENT_PATH="$ci/event.json" RUNNER_TEMP="$ci/runner-temp" \
+  SAFE_WRANGLER_TEST_ISSUER=http://127.0.0.1:9 "$home/.local/bin/safe-wrangler" explain --json deploy \
+  | sed -n 's/.*"ci_identity":{[^}]*"issuer":"\([^"]*\)".*/\1/p')"
+[ "$issuer" = "https://token.actions.githubusercontent.com" ] \
+  || { echo "release build: SAFE_WRANGLER_TEST_ISSUER must be ignored, issuer was '$issuer'" >&2; exit 1; }
 HOME="$home" ./install.sh --uninstall >/dev/null
 [ ! -e "$home/.local/bin/safe-wrangler" ]
 echo "== all tests passed"

@@ -119,6 +119,8 @@ pub struct Explanation {
     pub destructive: bool,
     pub why: String,
     pub context: ExplainedContext,
+    /// Whether the CI identity was proven by an OIDC token, and by which claims.
+    pub ci_identity: serde_json::Value,
     pub config: Option<String>,
     pub worker: Option<String>,
     pub routes: Vec<String>,
@@ -168,6 +170,7 @@ impl Explanation {
                     .and_then(|c| serde_json::to_value(c).ok()),
                 description: a.context.describe(),
             },
+            ci_identity: crate::oidc::report(a),
             config: config.map(redact),
             worker: a.worker.as_deref().map(redact),
             routes: op.routes.clone(),
@@ -176,6 +179,7 @@ impl Explanation {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one line per field of explain's output, JSON and text
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
     let a = match assess(world, args, crate::confirm::terminal_present) {
         Ok(a) => a,
@@ -240,7 +244,8 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         );
         println!("production:  {}", if op.production { "yes" } else { "no" });
         println!("why:         {}", esc(&op.why));
-        println!("context:     {}", a.context.describe());
+        let identity = crate::oidc::explain_line(&a);
+        println!("context:     {}{identity}", a.context.describe());
         if let Some(c) = config {
             println!("config:      {}", esc(&c));
         }

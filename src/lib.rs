@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod core;
 pub mod edge;
+pub mod oidc;
 pub mod shell;
 pub mod verbs;
 
@@ -255,8 +256,10 @@ pub fn assess_as(
 ) -> Result<Assessment, policy::PolicyError> {
     let invocation = wrangler::argv::parse(args);
     let project = edge::gather::gather(world, &invocation)?;
-    let gated = crate::core::assess::gated(&invocation, &project);
-    let context = context(&world.env, gated);
+    let class = crate::core::assess::operation(&invocation, &project).class;
+    let mut context = context(&world.env, class.needs_approval());
+    // Proving a CI identity needs the network: only for gated work in CI with an `oidc` rule.
+    oidc::prove(&mut context, &project.policy, class, &world.env);
     Ok(crate::core::assess::assess(&invocation, &project, &context))
 }
 

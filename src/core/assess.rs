@@ -137,6 +137,7 @@ pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) ->
                     .to_owned(),
             },
             by: "ci-token-missing".to_owned(),
+            identity: None,
         };
     }
     if let DotenvPlan::Refuse { file, line, var } = &project.dotenv
@@ -151,6 +152,7 @@ pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) ->
                 hint: "remove the credential from that file (keep tokens in CI secrets), then run {cmd} again".to_owned(),
             },
             by: "env-file-credential".to_owned(),
+            identity: None,
         };
     }
     ruling

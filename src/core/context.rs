@@ -5,9 +5,10 @@
 //!
 //! CI is recognised per provider from the provider's own variables, checked for consistency; a
 //! bare `CI=true` is not CI. This is still only the environment, which anyone can forge: a
-//! forged CI run can at most look like the CI run it copies. What would truly prove a CI run is
-//! a signed OIDC token from the provider (GitHub's `ACTIONS_ID_TOKEN_REQUEST_*`, GitLab's
-//! `id_tokens`) checked against the provider's keys; that needs the network and is not done.
+//! forged CI run can at most look like the CI run it copies. What truly proves a CI run is a
+//! signed OIDC token from the provider checked against the provider's keys: policy rules with
+//! `"oidc": true` demand one (`crate::oidc`), and its outcome is added to [`CiRun::identities`] by
+//! the gather step.
 
 use std::ffi::{OsStr, OsString};
 
@@ -111,6 +112,10 @@ pub struct CiRun {
     pub workflow: Option<String>,
     /// Why the run does not look genuine; non-empty means it can never be approved.
     pub inconsistencies: Vec<String>,
+    /// The identity tokens fetched and verified for `"oidc": true` rules (filled in by the gather
+    /// step, only when such a rule could approve the call).
+    #[serde(skip)]
+    pub identities: Vec<crate::oidc::Identity>,
 }
 
 /// The caller, as far as the environment and the terminal tell.
@@ -175,6 +180,7 @@ fn github(env: &Env, disk: &dyn Disk) -> CiRun {
         event: get("GITHUB_EVENT_NAME"),
         workflow,
         inconsistencies: problems,
+        identities: Vec::new(),
     }
 }
 
@@ -214,6 +220,7 @@ fn gitlab(env: &Env, disk: &dyn Disk) -> CiRun {
         event: get("CI_PIPELINE_SOURCE"),
         workflow: None,
         inconsistencies: problems,
+        identities: Vec::new(),
     }
 }
 

@@ -45,6 +45,32 @@ pub struct ApprovedCi {
     pub workflows: Option<Vec<String>>,
     /// What it approves; `dns` only when named.
     pub classes: Vec<Class>,
+    /// Approve only a run whose provider-signed OIDC identity token verifies and whose claims
+    /// match this rule (`crate::oidc`); the variables alone are then never enough.
+    #[serde(default)]
+    pub oidc: bool,
+    /// GitLab with `oidc`: the instance's issuer URL (`https://gitlab.com`); GitHub's is fixed.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// With `oidc`: the token's required audience (default `safe-wrangler`).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// GitLab with `oidc`: the variable the job's `id_tokens:` puts the token in.
+    #[serde(default)]
+    pub id_token_variable: Option<String>,
+    /// With `oidc`: the `repository_id` (GitHub) or `project_id` (GitLab) claim.
+    #[serde(default)]
+    pub repository_id: Option<String>,
+    /// With `oidc`: the `environment` claim (a GitHub Environment with required reviewers, or a
+    /// GitLab protected environment, is a human approval inside CI).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// GitHub with `oidc`: the `runner_environment` claim (`github-hosted`).
+    #[serde(default)]
+    pub runner_environment: Option<String>,
+    /// GitLab with `oidc`: require the `ref_protected` claim to be true (the default) or not.
+    #[serde(default)]
+    pub ref_protected: Option<bool>,
 }
 
 /// Which variable holds the CI token for each class.
@@ -133,13 +159,65 @@ pub fn parse_file(path: &Path, text: &str, is_user_file: bool) -> Result<PolicyF
         if rule.classes.is_empty() {
             return Err(err(format!("approved_ci[{i}].classes is empty")));
         }
-        if rule.provider == Provider::GitlabCi && rule.workflows.is_some() {
+        if rule.provider == Provider::GitlabCi && rule.workflows.is_some() && !rule.oidc {
             return Err(err(format!(
-                "approved_ci[{i}].workflows applies to github-actions only"
+                "approved_ci[{i}].workflows applies to github-actions, or gitlab-ci with \"oidc\": true"
             )));
         }
+        check_oidc_fields(rule).map_err(|m| err(format!("approved_ci[{i}].{m}")))?;
     }
     Ok(file)
+}
+
+/// The OIDC fields of one rule make sense together (the message starts with the field's name).
+fn check_oidc_fields(rule: &ApprovedCi) -> Result<(), String> {
+    let github = rule.provider == Provider::GithubActions;
+    let set = [
+        ("issuer", rule.issuer.is_some()),
+        ("audience", rule.audience.is_some()),
+        ("id_token_variable", rule.id_token_variable.is_some()),
+        ("repository_id", rule.repository_id.is_some()),
+        ("environment", rule.environment.is_some()),
+        ("runner_environment", rule.runner_environment.is_some()),
+        ("ref_protected", rule.ref_protected.is_some()),
+    ];
+    for (field, present) in set {
+        if present && !rule.oidc {
+            return Err(format!("{field} needs \"oidc\": true"));
+        }
+        let wrong_provider = if github {
+            matches!(field, "issuer" | "id_token_variable" | "ref_protected")
+        } else {
+            field == "runner_environment"
+        };
+        if present && wrong_provider {
+            return Err(format!(
+                "{field} does not apply to {}",
+                rule.provider.as_str()
+            ));
+        }
+    }
+    if let Some(aud) = &rule.audience
+        && (aud.is_empty() || aud.chars().any(char::is_control))
+    {
+        return Err("audience is empty or has control characters".to_owned());
+    }
+    if rule.oidc && !github {
+        let issuer = rule.issuer.as_deref().unwrap_or_default();
+        if !issuer.starts_with("https://") || issuer.len() <= "https://".len() {
+            return Err(
+                "issuer: a gitlab-ci rule with \"oidc\": true names its instance's https URL (e.g. \"https://gitlab.com\")"
+                    .to_owned(),
+            );
+        }
+        if rule.id_token_variable.as_deref().is_none_or(str::is_empty) {
+            return Err(
+                "id_token_variable: a gitlab-ci rule with \"oidc\": true names the variable of the job's id_tokens"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Combines the user file and the project file. Without a lock the project's fields replace the
@@ -242,12 +320,15 @@ impl Decision {
 pub struct Ruling {
     pub decision: Decision,
     pub by: String,
+    /// When an `"oidc": true` rule approved: the verified identity that proved the run.
+    pub identity: Option<crate::oidc::Proof>,
 }
 
 fn ruling(decision: Decision, by: impl Into<String>) -> Ruling {
     Ruling {
         decision,
         by: by.into(),
+        identity: None,
     }
 }
 
@@ -266,7 +347,19 @@ pub fn token_variable(tokens: &CiTokens, class: Class) -> String {
         .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".to_owned())
 }
 
-/// Why `rule` does not approve `class` for `run`; `None` when it does.
+/// The events (GitHub `GITHUB_EVENT_NAME`, GitLab `CI_PIPELINE_SOURCE`) a rule approves.
+/// Without `events`, only runs of pushed code: `pull_request_target`, `issue_comment` or a
+/// merge-request pipeline also carry the approved ref but may run someone else's code.
+#[must_use]
+pub fn allowed_events(rule: &ApprovedCi) -> Vec<String> {
+    rule.events.clone().unwrap_or_else(|| match rule.provider {
+        Provider::GithubActions => vec!["push".into(), "workflow_dispatch".into()],
+        Provider::GitlabCi => vec!["push".into(), "web".into()],
+    })
+}
+
+/// Why `rule` does not approve `class` for `run` by its environment variables; `None` when it
+/// does. An `"oidc": true` rule also needs [`crate::oidc::check`].
 #[must_use]
 pub fn mismatch(rule: &ApprovedCi, run: &CiRun, class: Class) -> Option<String> {
     if rule.provider != run.provider {
@@ -288,17 +381,14 @@ pub fn mismatch(rule: &ApprovedCi, run: &CiRun, class: Class) -> Option<String> 
             run.git_ref, rule.refs
         ));
     }
-    // Without `events`, only runs of pushed code: `pull_request_target`, `issue_comment` or a
-    // merge-request pipeline also carry the approved ref but may run someone else's code.
-    let defaults: Vec<String> = match rule.provider {
-        Provider::GithubActions => vec!["push".into(), "workflow_dispatch".into()],
-        Provider::GitlabCi => vec!["push".into(), "web".into()],
-    };
-    let events = rule.events.as_ref().unwrap_or(&defaults);
+    let events = allowed_events(rule);
     if !events.contains(&run.event) {
         return Some(format!("event {:?} is not in events {events:?}", run.event));
     }
-    if let Some(workflows) = &rule.workflows
+    // With `oidc` the workflow is checked on the token's claims, which also name a reusable
+    // workflow (`job_workflow_ref`) that `GITHUB_WORKFLOW_REF` does not.
+    if !rule.oidc
+        && let Some(workflows) = &rule.workflows
         && !run.workflow.as_ref().is_some_and(|w| workflows.contains(w))
     {
         return Some(format!(
@@ -417,17 +507,25 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
     }
     let mut why_not = Vec::new();
     for (i, rule) in policy.approved_ci.iter().enumerate() {
-        match mismatch(rule, run, class) {
-            None => {
+        let verdict = match mismatch(rule, run, class) {
+            Some(why) => Err(why),
+            None if rule.oidc => crate::oidc::check(rule, run).map(Some),
+            None => Ok(None),
+        };
+        match verdict {
+            Ok(proof) => {
                 let var = token_variable(&policy.ci_tokens, class);
-                return ruling(
+                let by = format!("approved_ci[{i}]");
+                let mut approved = ruling(
                     Decision::Run {
                         credential: Credential::Token(var),
                     },
-                    format!("approved_ci[{i}]"),
+                    by.clone(),
                 );
+                approved.identity = proof.map(|p| crate::oidc::Proof { rule: by, ..p });
+                return approved;
             }
-            Some(why) => why_not.push(format!("approved_ci[{i}]: {why}")),
+            Err(why) => why_not.push(format!("approved_ci[{i}]: {why}")),
         }
     }
     let reason = format!("{provider} is not approved for {} work", class.as_str());
@@ -542,6 +640,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            identities: Vec::new(),
         }
     }
 
@@ -553,6 +652,14 @@ mod tests {
             events: Some(vec!["push".into()]),
             workflows: Some(vec![".github/workflows/deploy.yml".into()]),
             classes: classes.to_vec(),
+            oidc: false,
+            issuer: None,
+            audience: None,
+            id_token_variable: None,
+            repository_id: None,
+            environment: None,
+            runner_environment: None,
+            ref_protected: None,
         }
     }
 

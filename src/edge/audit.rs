@@ -140,6 +140,7 @@ fn context_json(a: &Assessment) -> Value {
         "ci_provider": a.context.ci.as_ref().map(|c| c.provider.as_str()),
         "ci_genuine": a.context.ci.as_ref().map(|c| c.inconsistencies.is_empty()),
         "approved_by": a.ruling.by.starts_with("approved_ci").then_some(a.ruling.by.as_str()),
+        "ci_identity": crate::oidc::report(a),
     })
 }
 

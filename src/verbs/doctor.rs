@@ -669,6 +669,9 @@ pub fn policy_check(loaded: &Result<Policy, PolicyError>) -> Check {
         if let Some(workflows) = &rule.workflows {
             let _ = write!(line, ", workflows {}", list(workflows));
         }
+        if rule.oidc {
+            line.push_str(", proven by an OIDC identity token");
+        }
         details.push(line);
         if rule.classes.contains(&crate::wrangler::Class::Dns) {
             dns.push(format!("approved_ci[{i}]"));

@@ -1201,3 +1201,61 @@ fn e2e_approved_ci_runs_with_exactly_the_policy_token_for_the_class() {
         &f,
     );
 }
+
+/// Approved CI proven by an OIDC token (fake issuer on 127.0.0.1, test-issuer builds): the
+/// verified run deploys with exactly the class's token; the same run with a forged environment
+/// and no identity token (no `id-token: write` endpoint) is refused and reaches nothing.
+#[cfg(feature = "test-issuer")]
+#[test]
+fn e2e_oidc_verified_github_run_deploys_and_the_forged_one_reaches_nothing() {
+    use crate::oidc::{DEPLOY_TOKEN, FakeIssuer, GITHUB_POLICY, IssuerConfig, github_env};
+    const LABEL: &str = "oidc-deploy-token";
+    let issuer = FakeIssuer::start(IssuerConfig::default());
+    let w = World::new();
+    w.login();
+    let mut env = github_env(w.root.path());
+    env.push(("CLOUDFLARE_API_TOKEN".into(), ENV_TOKEN.into()));
+    let forged: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut proven = forged.clone();
+    let issuer_vars = issuer.github_vars();
+    proven.extend(issuer_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let api = || {
+        let mut known = known_credentials();
+        known.push((LABEL.to_owned(), DEPLOY_TOKEN.to_owned()));
+        FakeApi::start(FakeOptions {
+            known_credentials: known,
+            ..FakeOptions::default()
+        })
+    };
+    let project = w.work().join("oidc-proven");
+    fake_api::write_project(&project);
+    fs::write(project.join("safe-wrangler.jsonc"), GITHUB_POLICY).unwrap();
+    let f = api();
+    let out = run(
+        "OIDC-proven deploy",
+        w.safe(&f, &project, &proven, &["deploy"]),
+        &f,
+    );
+    out.assert_success(&f.report());
+    let reqs = assert_all_carry("OIDC-proven deploy", &f, &Credential::bearer(LABEL));
+    assert_eq!(
+        uploaded_scripts(&reqs),
+        vec![(ACCOUNT_ID.to_owned(), WORKER_NAME.to_owned())]
+    );
+    assert!(!issuer.requests().is_empty(), "the token was verified");
+
+    let project = w.work().join("oidc-forged");
+    fake_api::write_project(&project);
+    fs::write(project.join("safe-wrangler.jsonc"), GITHUB_POLICY).unwrap();
+    let f = api();
+    issuer.clear();
+    let out = run(
+        "forged run, no identity token",
+        w.safe(&f, &project, &forged, &["deploy"]),
+        &f,
+    );
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert_refused("forged run", out.code(), &text, &project, &f);
+    assert!(text.contains("id-token: write"), "{text}");
+    assert!(issuer.requests().is_empty());
+}

@@ -14,6 +14,7 @@ mod faults;
 mod hook;
 mod install;
 mod layout;
+mod oidc;
 mod policy;
 mod protect;
 mod pty;
