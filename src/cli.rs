@@ -11,7 +11,9 @@ use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
 
 /// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
+pub const OWN_VERBS: &[&str] = &[
+    "explain", "doctor", "scripts", "log", "hook", "protect", "shim",
+];
 
 /// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
 /// ever shadow one.
@@ -72,6 +74,12 @@ enum Own {
         #[arg(long)]
         undo: bool,
     },
+    /// Create the `wrangler` PATH shim (as install.sh does) and print the PATH line.
+    Shim {
+        /// Put it under DIR/lib/safe-wrangler/shims (default: ~/.local).
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<std::path::PathBuf>,
+    },
 }
 
 /// Runs an own verb; `args` starts with the verb.
@@ -100,6 +108,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         }
         Own::Hook { args } => crate::hook::run(world, &args),
         Own::Protect { check, undo } => crate::protect::run(world, check, undo),
+        Own::Shim { prefix } => crate::setup::run(world, prefix.as_deref()),
     }
 }
 

@@ -269,7 +269,7 @@ pub fn calls_wrangler(command: &str) -> bool {
             }
             while let Some(word) = words.get(i) {
                 let name = program_name(word);
-                if name == "wrangler" || name == crate::protect::SECOND_BIN {
+                if name == "wrangler" || crate::protect::OTHER_BINS.contains(&name) {
                     return true;
                 }
                 let is_pm = PACKAGE_MANAGERS.contains(&name);

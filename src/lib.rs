@@ -20,7 +20,9 @@ pub mod protect;
 pub mod resolve;
 pub mod scripts;
 pub mod secrets;
+pub mod setup;
 pub mod shell;
+pub mod userdb;
 pub mod wrangler;
 
 use std::ffi::OsString;
@@ -155,8 +157,8 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
     if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
         paths.push(PathBuf::from(home).join(".config").join(tail));
     }
-    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
-        paths.push(user.dir.join(".config").join(tail));
+    if let Some(home) = userdb::my_home() {
+        paths.push(home.join(".config").join(tail));
     }
     let mut seen = Vec::new();
     paths.retain(|p| {

@@ -30,13 +30,20 @@ pub fn find_bin_dir(dir: &Path) -> Option<PathBuf> {
 pub fn is_protected(bin: &Path, me: &SelfId) -> bool {
     let leads_to_me =
         |name: &str| fs::metadata(bin.join(name)).is_ok() && me.is_me(&bin.join(name));
-    // The wrangler package installs a second bin, `wrangler2`, running the same script.
+    // The wrangler package installs more bins running the same script (`wrangler2`, and
+    // `cf-wrangler` since 4.164).
     leads_to_me("wrangler")
-        && (fs::symlink_metadata(bin.join(SECOND_BIN)).is_err() || leads_to_me(SECOND_BIN))
+        && OTHER_BINS
+            .iter()
+            .all(|n| fs::symlink_metadata(bin.join(n)).is_err() || leads_to_me(n))
 }
 
 /// The second name the wrangler package installs in `node_modules/.bin`.
 pub const SECOND_BIN: &str = "wrangler2";
+
+/// Every other name the wrangler package installs in `node_modules/.bin` for the same script:
+/// each is repointed with `wrangler`, or `npx cf-wrangler deploy` would run the real one.
+pub const OTHER_BINS: &[&str] = &[SECOND_BIN, "cf-wrangler"];
 
 /// Points `bin/name` at `target` in one step (a temporary link renamed over the entry).
 fn relink(bin: &Path, name: &str, target: &Path) -> std::io::Result<()> {
@@ -122,8 +129,10 @@ fn protect(bin: &Path, protected: bool, exe: &Path) -> std::io::Result<String> {
         }
     }
     relink(bin, "wrangler", exe)?;
-    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok() {
-        relink(bin, SECOND_BIN, exe)?;
+    for name in OTHER_BINS {
+        if fs::symlink_metadata(bin.join(name)).is_ok() {
+            relink(bin, name, exe)?;
+        }
     }
     Ok(format!(
         "protected: {} now leads to safe-wrangler (the original is kept as {ORIGINAL}); add \"postinstall\": \"safe-wrangler protect\" to package.json to stay protected after npm install",
@@ -142,10 +151,12 @@ fn unprotect(bin: &Path, protected: bool) -> std::io::Result<String> {
             "the original {ORIGINAL} is missing; reinstall wrangler (npm install) to restore it"
         )));
     }
-    if fs::symlink_metadata(bin.join(SECOND_BIN)).is_ok()
-        && let Ok(target) = fs::read_link(&original)
-    {
-        relink(bin, SECOND_BIN, &target)?;
+    if let Ok(target) = fs::read_link(&original) {
+        for name in OTHER_BINS {
+            if fs::symlink_metadata(bin.join(name)).is_ok() {
+                relink(bin, name, &target)?;
+            }
+        }
     }
     fs::rename(&original, &link)?;
     Ok(format!("restored the original {}", link.display()))
