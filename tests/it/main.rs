@@ -10,6 +10,7 @@ mod e2e_guard;
 mod fake_api;
 mod hook;
 mod install;
+mod npm;
 mod policy;
 mod protect;
 mod pty;
