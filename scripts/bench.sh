@@ -3,7 +3,9 @@
 #   direct   a stub `wrangler` (a /bin/sh script that exits 0) called directly
 #   env -u   the same through `env -u CLOUDFLARE_API_TOKEN` (the bare-minimum guard)
 #   safe     the same through the safe-wrangler shim (lookup, classify, strip credentials, exec)
-# Rounds interleave the three so machine noise hits them alike. Usage: scripts/bench.sh [N]
+#   static   (with BENCH_STATIC=PATH) the same through a shim to that binary, e.g. the npm
+#            package's static build from scripts/npm-pack.sh
+# Rounds interleave the variants so machine noise hits them alike. Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-500}"
@@ -15,6 +17,11 @@ mkdir -p "$work/real" "$work/shims" "$work/project"
 printf '#!/bin/sh\nexit 0\n' > "$work/real/wrangler"
 chmod +x "$work/real/wrangler"
 ln -s "$bin" "$work/shims/wrangler"
+static="${BENCH_STATIC:-}"
+if [ -n "$static" ]; then
+  mkdir -p "$work/shims-static"
+  ln -s "$(cd "$(dirname "$static")" && pwd)/$(basename "$static")" "$work/shims-static/wrangler"
+fi
 cd "$work/project"
 export CLOUDFLARE_API_TOKEN=test-token-not-real
 # Every call writes an audit line: measure that cost, but never into the real log.
@@ -28,11 +35,14 @@ time_ns() { # runs "$@" n times, prints nanoseconds
   echo $((end - start))
 }
 
-declare -A total=([direct]=0 [envu]=0 [safe]=0)
+declare -A total=([direct]=0 [envu]=0 [safe]=0 [static]=0)
 for round in 1 2 3 4 5; do
   total[direct]=$((total[direct] + $(time_ns "$work/real/wrangler" d1 migrations apply DB --local)))
   total[envu]=$((total[envu] + $(time_ns env -u CLOUDFLARE_API_TOKEN "$work/real/wrangler" d1 migrations apply DB --local)))
   total[safe]=$((total[safe] + $(PATH="$work/shims:$work/real:$PATH" time_ns "$work/shims/wrangler" d1 migrations apply DB --local)))
+  if [ -n "$static" ]; then
+    total[static]=$((total[static] + $(PATH="$work/shims-static:$work/real:$PATH" time_ns "$work/shims-static/wrangler" d1 migrations apply DB --local)))
+  fi
 done
 calls=$((5 * n))
 per() { awk -v t="$1" -v c="$calls" 'BEGIN { printf "%.3f", t / c / 1e6 }'; }
@@ -43,3 +53,7 @@ echo "env -u:  $(per "${total[envu]}") ms/call"
 echo "safe:    $(per "${total[safe]}") ms/call"
 echo "ratio safe / env -u: $(ratio "${total[safe]}" "${total[envu]}")  (target <= 1.30)"
 echo "ratio safe / direct: $(ratio "${total[safe]}" "${total[direct]}")"
+if [ -n "$static" ]; then
+  echo "static:  $(per "${total[static]}") ms/call"
+  echo "ratio static / env -u: $(ratio "${total[static]}" "${total[envu]}")  (target <= 1.30)"
+fi

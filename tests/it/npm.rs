@@ -224,6 +224,39 @@ fn npx_safe_wrangler_works_after_npm_installing_the_tarballs() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(p.ran(), vec![r#"["whoami"]"#, r#"["whoami"]"#]);
 
+    // A single-package install (like `npm i wrangler@x`) puts wrangler's own links back and runs
+    // no postinstall: doctor names the lost protection and the one command that fixes it.
+    let out = p.run(
+        "npm",
+        &["install", "--no-audit", "--no-fund", "../wrangler-standin"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = p.run("npx", &["safe-wrangler", "protect", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = p.run("npx", &["safe-wrangler", "doctor", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "npm-scripts")
+        .unwrap();
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(
+        check["summary"]
+            .as_str()
+            .unwrap()
+            .contains("lost its protection"),
+        "{check}"
+    );
+    assert_eq!(check["fix"], "safe-wrangler protect", "{check}");
+    let out = p.run("npx", &["safe-wrangler", "protect"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        p.agent("npx", &["wrangler", "deploy"]).status.code(),
+        Some(77)
+    );
+
     // A plain `npm install` keeps it protected through the project's postinstall, which finds
     // safe-wrangler in node_modules/.bin.
     fs::remove_dir_all(p.dir().join("node_modules/.bin")).unwrap();
