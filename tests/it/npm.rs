@@ -173,6 +173,28 @@ impl Project {
         self.cmd(program, args).output().unwrap()
     }
 
+    /// The Claude Code hook (as `hook install` registers it: the native binary) on `line`:
+    /// exit code and stdout.
+    fn hook(&self, line: &str) -> (Option<i32>, String) {
+        let input = serde_json::json!({"session_id": "s", "cwd": self.dir(), "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": line}});
+        let mut child = self
+            .cmd(self.native().to_str().unwrap(), &["hook", "claude"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            input.to_string().as_bytes(),
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
     /// The same as an AI agent (Claude Code's marker).
     fn agent(&self, program: &str, args: &[&str]) -> Output {
         self.cmd(program, args)
@@ -250,11 +272,38 @@ fn npx_safe_wrangler_works_after_npm_installing_the_tarballs() {
         "{check}"
     );
     assert_eq!(check["fix"], "safe-wrangler protect", "{check}");
+    // The agent hook denies npx and npm scripts there, even for read work, with the fix.
+    for line in [
+        "npm run whoami",
+        "npx wrangler whoami",
+        "cd . && pnpm run deploy",
+    ] {
+        let (code, stdout) = p.hook(line);
+        assert_eq!(code, Some(0), "{line}: {stdout}");
+        assert!(stdout.contains("\"deny\""), "{line}: {stdout}");
+        assert!(stdout.contains("lost its protection"), "{line}: {stdout}");
+        assert!(
+            stdout.contains("run `safe-wrangler protect` first"),
+            "{line}: {stdout}"
+        );
+    }
+    let (code, stdout) = p.hook("wrangler whoami && npm test");
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), ""),
+        "the shim still guards a plain wrangler"
+    );
     let out = p.run("npx", &["safe-wrangler", "protect"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         p.agent("npx", &["wrangler", "deploy"]).status.code(),
         Some(77)
+    );
+    let (code, stdout) = p.hook("npm run whoami");
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), ""),
+        "protected again: allowed"
     );
 
     // A plain `npm install` keeps it protected through the project's postinstall, which finds
