@@ -4,7 +4,9 @@
 #   env -u   the same through `env -u CLOUDFLARE_API_TOKEN` (the bare-minimum guard)
 #   safe     the same through the safe-wrangler shim (lookup, classify, strip credentials, exec)
 #   before   (with SAFE_WRANGLER_BENCH_BEFORE=<an older binary>) the same through that binary
-# Rounds interleave them so machine noise hits them alike. Usage: scripts/bench.sh [N]
+#   static   (with BENCH_STATIC=PATH) the same through a shim to that binary, e.g. the npm
+#            package's static build from scripts/npm-pack.sh
+# Rounds interleave the variants so machine noise hits them alike. Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-500}"
@@ -21,6 +23,11 @@ if [ -n "$before" ]; then
   mkdir -p "$work/before"
   ln -s "$before" "$work/before/wrangler"
 fi
+static="${BENCH_STATIC:-}"
+if [ -n "$static" ]; then
+  mkdir -p "$work/shims-static"
+  ln -s "$(cd "$(dirname "$static")" && pwd)/$(basename "$static")" "$work/shims-static/wrangler"
+fi
 cd "$work/project"
 export CLOUDFLARE_API_TOKEN=test-token-not-real
 # Every call writes an audit line: measure that cost, but never into the real log.
@@ -34,13 +41,16 @@ time_ns() { # runs "$@" n times, prints nanoseconds
   echo $((end - start))
 }
 
-declare -A total=([direct]=0 [envu]=0 [safe]=0 [before]=0)
+declare -A total=([direct]=0 [envu]=0 [safe]=0 [before]=0 [static]=0)
 for round in 1 2 3 4 5; do
   total[direct]=$((total[direct] + $(time_ns "$work/real/wrangler" d1 migrations apply DB --local)))
   total[envu]=$((total[envu] + $(time_ns env -u CLOUDFLARE_API_TOKEN "$work/real/wrangler" d1 migrations apply DB --local)))
   total[safe]=$((total[safe] + $(PATH="$work/shims:$work/real:$PATH" time_ns "$work/shims/wrangler" d1 migrations apply DB --local)))
   if [ -n "$before" ]; then
     total[before]=$((total[before] + $(PATH="$work/before:$work/real:$PATH" time_ns "$work/before/wrangler" d1 migrations apply DB --local)))
+  fi
+  if [ -n "$static" ]; then
+    total[static]=$((total[static] + $(PATH="$work/shims-static:$work/real:$PATH" time_ns "$work/shims-static/wrangler" d1 migrations apply DB --local)))
   fi
 done
 calls=$((5 * n))
@@ -55,3 +65,7 @@ if [ -n "$before" ]; then
   echo "before:  $(per "${total[before]}") ms/call, ratio before / env -u: $(ratio "${total[before]}" "${total[envu]}")"
 fi
 echo "ratio safe / direct: $(ratio "${total[safe]}" "${total[direct]}")"
+if [ -n "$static" ]; then
+  echo "static:  $(per "${total[static]}") ms/call"
+  echo "ratio static / env -u: $(ratio "${total[static]}" "${total[envu]}")  (target <= 1.30)"
+fi

@@ -17,14 +17,19 @@ cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets --features test-issuer --quiet -- -D warnings
 
+echo "== npm packages (one static release build, reused by the tests in tests/it/npm.rs)"
+npm_dir="$(mktemp -d)"
+trap 'rm -rf "$npm_dir"' EXIT
+scripts/npm-pack.sh "$npm_dir" >/dev/null
+
 echo "== cargo test"
-cargo test --locked --features test-issuer
+SAFE_WRANGLER_NPM_DIR="$npm_dir" cargo test --locked --features test-issuer
 
 echo "== install.sh in a temporary HOME (release build)"
 # rustup and cargo find their homes through HOME unless told: keep the real ones.
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 home="$(mktemp -d)"
-trap 'rm -rf "$home"' EXIT
+trap 'rm -rf "$home" "$npm_dir"' EXIT
 HOME="$home" ./install.sh | tail -n 1
 shim="$home/.local/lib/safe-wrangler/shims/wrangler"
 [ "$(readlink -f "$shim")" = "$(readlink -f "$home/.local/bin/safe-wrangler")" ]

@@ -67,6 +67,12 @@ enum Own {
         #[arg(long)]
         undo: bool,
     },
+    /// Create the `wrangler` PATH shim (as install.sh does) and print the PATH line.
+    Shim {
+        /// Put it under DIR/lib/safe-wrangler/shims (default: ~/.local).
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<std::path::PathBuf>,
+    },
 }
 
 /// Runs an own verb; `args` starts with the verb.
@@ -95,6 +101,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         }
         Own::Hook { args } => crate::hook::run(world, &args),
         Own::Protect { check, undo } => crate::protect::run(world, check, undo),
+        Own::Shim { prefix } => crate::verbs::setup::run(world, prefix.as_deref()),
     }
 }
 

@@ -12,7 +12,9 @@ pub mod secrets;
 pub mod wrangler;
 
 /// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
+pub const OWN_VERBS: &[&str] = &[
+    "explain", "doctor", "scripts", "log", "hook", "protect", "shim",
+];
 
 /// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
 /// ever shadow one.

@@ -49,11 +49,7 @@ fn home(env: &Env) -> Option<PathBuf> {
     if let Some(h) = env.get("HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(h));
     }
-    nix::unistd::User::from_uid(nix::unistd::getuid())
-        .ok()
-        .flatten()
-        .map(|u| u.dir)
-        .filter(|d| d.is_absolute())
+    crate::edge::userdb::my_home().filter(|d| d.is_absolute())
 }
 
 /// `seconds since the epoch` as RFC 3339 UTC (`2026-11-23T14:50:00Z`), without a date crate.

@@ -145,8 +145,8 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
     if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
         paths.push(PathBuf::from(home).join(".config").join(tail));
     }
-    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
-        paths.push(user.dir.join(".config").join(tail));
+    if let Some(home) = crate::edge::userdb::my_home() {
+        paths.push(home.join(".config").join(tail));
     }
     let mut seen = Vec::new();
     paths.retain(|p| {

@@ -9,3 +9,4 @@ pub mod files;
 pub mod gather;
 pub mod policy_files;
 pub mod resolve;
+pub mod userdb;

@@ -793,10 +793,9 @@ pub(super) fn wranglerish(name: &str) -> Option<Wr> {
         _ => base,
     };
     match base {
-        // `wrangler2` is a second bin name the wrangler package installs.
-        "wrangler" | "wrangler2" | "wrangler.js" | "wrangler.cjs" | "wrangler.mjs" => {
-            Some(Wr::Wrangler)
-        }
+        // `wrangler2` and `cf-wrangler` are more bin names the wrangler package installs.
+        "wrangler" | "wrangler2" | "cf-wrangler" | "wrangler.js" | "wrangler.cjs"
+        | "wrangler.mjs" => Some(Wr::Wrangler),
         "safe-wrangler" => Some(Wr::Safe),
         _ => None,
     }

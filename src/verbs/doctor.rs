@@ -300,6 +300,20 @@ pub fn npm_scripts(package: Option<&Package>, bin: &LocalBin) -> Check {
             ),
         )
         .details(details),
+        // Protected once (the original is still kept beside it), then a single-package install
+        // (`npm i wrangler@x`, `pnpm add`) put wrangler's own link back without a postinstall.
+        LocalBin::Real(p)
+            if p.parent()
+                .is_some_and(|b| fs::symlink_metadata(b.join(crate::protect::ORIGINAL)).is_ok()) =>
+        {
+            Check::new(
+                ID,
+                Status::Fail,
+                format!("{count} wrangler, and node_modules/.bin lost its protection (a single-package install such as `npm i wrangler@x` restores wrangler's own link and skips postinstall)"),
+            )
+            .fix("safe-wrangler protect")
+            .details(details)
+        }
         _ => Check::new(
             ID,
             Status::Fail,

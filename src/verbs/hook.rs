@@ -198,6 +198,9 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     }
     let mut reasons = Vec::new();
     let findings = find_wrangler(command);
+    if let Some(reason) = lost_protection_reason(command, &findings, cwd, exe) {
+        reasons.push(reason);
+    }
     if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
         && let Some(spec) = pinned_other_than_4(command)
     {
@@ -279,6 +282,35 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
             reasons.join(" | ")
         )))
     }
+}
+
+/// A project whose `node_modules/.bin` lost its protection: `npx wrangler` (any package runner or
+/// a path to the `.bin` entry) and `npm run` / `pnpm run` / `yarn run` reach the real wrangler
+/// unguarded there, whatever the command, so they are denied with the command that fixes it.
+fn lost_protection_reason(
+    command: &str,
+    findings: &[Finding],
+    cwd: &Path,
+    exe: Option<&Path>,
+) -> Option<String> {
+    let runs_bin = findings.iter().any(|f| {
+        matches!(f, Finding::Wrangler(inv) if inv.via != crate::shell::via::DIRECT
+            && inv.via != crate::shell::via::SAFE_WRANGLER
+            && inv.via != crate::shell::via::NODE)
+    });
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let runs_script = words.windows(2).any(|w| {
+        matches!(w[0], "npm" | "pnpm" | "yarn" | "bun") && matches!(w[1], "run" | "run-script")
+    });
+    if !runs_bin && !runs_script {
+        return None;
+    }
+    let me = crate::resolve::SelfId::of(&std::fs::canonicalize(exe?).ok()?).ok()?;
+    let bin = crate::protect::lost_protection(cwd, &me)?;
+    Some(format!(
+        "{} lost its protection (a single-package install such as `npm i wrangler@x` put wrangler's own link back), so npx and package.json scripts reach the real wrangler unguarded; run `safe-wrangler protect` first",
+        crate::display::escape(&bin.join("wrangler").display().to_string())
+    ))
 }
 
 /// `~` or `~/...` at the start of a word, as the shell expands it (with `HOME`; kept as written

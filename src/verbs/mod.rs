@@ -5,3 +5,4 @@ pub mod doctor;
 pub mod hook;
 pub mod protect;
 pub mod scripts;
+pub mod setup;

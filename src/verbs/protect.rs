@@ -37,6 +37,15 @@ pub fn is_protected(bin: &Path, me: &SelfId) -> bool {
             .all(|n| fs::symlink_metadata(bin.join(n)).is_err() || leads_to_me(n))
 }
 
+/// The `node_modules/.bin` of a project that was protected once (the original is still kept
+/// beside it) but whose `wrangler` is wrangler's own again: a single-package install
+/// (`npm i wrangler@x`, `pnpm add`) relinks it and runs no postinstall.
+#[must_use]
+pub fn lost_protection(dir: &Path, me: &SelfId) -> Option<PathBuf> {
+    let bin = find_bin_dir(dir)?;
+    (fs::symlink_metadata(bin.join(ORIGINAL)).is_ok() && !is_protected(&bin, me)).then_some(bin)
+}
+
 /// The second name the wrangler package installs in `node_modules/.bin`.
 pub const SECOND_BIN: &str = "wrangler2";
 

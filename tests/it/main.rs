@@ -14,6 +14,7 @@ mod faults;
 mod hook;
 mod install;
 mod layout;
+mod npm;
 mod oidc;
 mod policy;
 mod protect;
