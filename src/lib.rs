@@ -139,6 +139,19 @@ pub struct Assessment {
     pub config: Option<Result<PathBuf, wrangler::config::ConfigError>>,
     /// The Worker the call acts on, when known (`--name`, else the config's name for the env).
     pub worker: Option<String>,
+    /// The `.env` files wrangler would load, with the contents we read (read once, here).
+    pub dotenv_files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Assessment {
+    /// The contents read of a `.env` file wrangler would load (`None`: it has none).
+    #[must_use]
+    pub fn dotenv_content(&self, path: &Path) -> Option<Vec<u8>> {
+        self.dotenv_files
+            .iter()
+            .find(|(f, _)| f == path)
+            .map(|(_, c)| c.clone())
+    }
 }
 
 /// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,
@@ -167,44 +180,131 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
     paths
 }
 
-/// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
-/// fills unset variables from the `.env` files it loads before it reads `CLOUDFLARE_ENV` (the
-/// user's `--env-file`s, else `.env` and `.env.local`). Two files that disagree are read as the
-/// top level, which is production unless the policy says otherwise (we do not guess dotenv's
-/// precedence).
-fn cloudflare_env_from_dotenv(world: &World, inv: &Invocation, dir: &Path) -> Option<String> {
-    if inv.has("env")
-        || world
-            .env
-            .get("CLOUDFLARE_ENV")
-            .is_some_and(|v| !v.is_empty())
+/// Reads one `.env` file wrangler would load: `Ok(None)` when wrangler skips it too (it does not
+/// exist, is a dangling symlink or a directory: wrangler's read fails and it carries on),
+/// `Err(why)` when wrangler would read it but we cannot read it whole. The file is opened
+/// non-blocking, so a FIFO never makes us wait (wrangler would block on it until some process
+/// writes, then load what it was sent); `/dev/null` reads as empty (`--env-file /dev/null` is the
+/// documented way to load nothing).
+///
+/// # Errors
+/// Too large, a FIFO, socket or device, or unreadable, with the reason.
+pub fn read_env_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
     {
-        return None;
-    }
-    let user_files = inv.values("env-file");
-    let files: Vec<PathBuf> = if user_files.is_empty() {
-        credentials::default_env_files(dir, None)
-    } else {
-        user_files.iter().map(|f| dir.join(f)).collect()
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => return Ok(None),
+        Err(e) => return Err(format!("it cannot be read ({e})")),
     };
-    let mut values: Vec<String> = files
-        .iter()
-        .filter_map(|f| read_regular(f).ok())
-        .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
-        .collect();
-    // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
-    // is read as the top level, never as a named (non-production) environment.
-    for v in &mut values {
-        if v.contains('$') {
-            v.clear();
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Ok(None);
+    }
+    if kind.is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev())
+    {
+        return Ok(Some(Vec::new()));
+    }
+    if kind.is_fifo() {
+        return Err("it is a FIFO: wrangler would wait for a writer and load what it sends".into());
+    }
+    if !kind.is_file() {
+        return Err("it is not a regular file (a device or socket)".into());
+    }
+    let too_large = || "it is larger than 8 MiB, the most safe-wrangler reads".to_owned();
+    if meta.len() > MAX_FILE {
+        return Err(too_large());
+    }
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    if content.len() as u64 > MAX_FILE {
+        return Err(too_large());
+    }
+    Ok(Some(content))
+}
+
+/// The `.env` files wrangler loads for this call, as we read them.
+#[derive(Debug, Clone, Default)]
+pub struct Dotenv {
+    /// Each file that exists, with its contents, in wrangler's load order.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// The variables wrangler's environment gets from them (merged, expanded, the real
+    /// environment's non-empty values winning).
+    pub vars: wrangler::dotenv::Vars,
+    /// Why we cannot know what wrangler would load: a file it would read that we cannot read
+    /// whole, or values whose expansion would stop wrangler. The call is refused.
+    pub problem: Option<String>,
+}
+
+impl Dotenv {
+    /// A variable as wrangler will see it: set by the files, else `None` (then the real
+    /// environment's value, which the caller already has).
+    #[must_use]
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name)
+    }
+}
+
+/// Reads the `.env` files wrangler would load for `inv` run in `dir` (its `--env-file`s, else
+/// `.env`, `.env.local` and, with `--env`, `.env.<env>` and `.env.<env>.local`; see
+/// [`wrangler::dotenv`]). With `DOTENV_KEY` set, dotenv loads an encrypted `<file>.vault` instead
+/// of a file that has one; we cannot read those.
+#[must_use]
+pub fn gather_dotenv(env: &Env, inv: &Invocation, dir: &Path) -> Dotenv {
+    let user_files = inv.values("env-file");
+    let given = inv.has("env-file").then_some(user_files.as_slice());
+    let paths = wrangler::dotenv::files(dir, given, env_file_selection(inv).as_deref());
+    let mut out = Dotenv::default();
+    let vault = env.is_set("DOTENV_KEY");
+    for path in paths {
+        let mut vault_path = path.clone().into_os_string();
+        vault_path.push(".vault");
+        if vault && Path::new(&vault_path).exists() {
+            out.problem = Some(format!(
+                "wrangler would load {} (DOTENV_KEY is set), an encrypted file safe-wrangler cannot read",
+                Path::new(&vault_path).display()
+            ));
+            return out;
+        }
+        match read_env_file(&path) {
+            Ok(Some(content)) => out.files.push((path, content)),
+            Ok(None) => {}
+            Err(why) => {
+                out.problem = Some(format!(
+                    "wrangler would load the .env file {}, but {why}",
+                    path.display()
+                ));
+                return out;
+            }
         }
     }
-    values.dedup();
-    match values.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        _ => Some(String::new()),
+    let parsed: Vec<_> = out
+        .files
+        .iter()
+        .map(|(_, c)| wrangler::dotenv::parse(c))
+        .collect();
+    match wrangler::dotenv::load(&parsed, |k| {
+        env.get(k).map(|v| v.to_string_lossy().into_owned())
+    }) {
+        Ok(vars) => out.vars = vars,
+        Err(wrangler::dotenv::Stuck(what)) => {
+            out.problem = Some(format!(
+                "wrangler cannot expand the values in its .env files ({what}); it would stop or hang"
+            ));
+        }
     }
+    out
 }
 
 /// The major version of the wrangler package that would run: the nearest `node_modules`
@@ -263,13 +363,13 @@ pub fn resolved(path: &Path) -> PathBuf {
     out
 }
 
-/// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
-/// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
-fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
+/// The environment by which wrangler picks `.env.<env>` files: `--env` only (`--env=` picks
+/// `.env.`); a `CLOUDFLARE_ENV`, real or from a file, does not (checked with wrangler 4.164).
+fn env_file_selection(inv: &Invocation) -> Option<String> {
     match inv.value("env") {
         Some(e) => Some(e.to_owned()),
         None if inv.has("env") => Some(String::new()),
-        None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
+        None => None,
     }
 }
 
@@ -288,36 +388,20 @@ pub fn assess(
         _ => world.cwd.clone(),
     });
     let policy = policy::load(&dir, &user_policy_paths(&world.env))?;
-    let dotenv_env = cloudflare_env_from_dotenv(world, &invocation, &dir);
-    let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
-        Some(e) => Some(e),
-        None => dotenv_env.as_deref(),
+    // wrangler fills its environment from the `.env` files it loads before it reads
+    // CLOUDFLARE_ENV or WRANGLER_CI_OVERRIDE_NAME (which renames the Worker); a non-empty value in
+    // the real environment wins over the files, and an empty one in a later file is a value.
+    let dotenv = gather_dotenv(&world.env, &invocation, &dir);
+    let seen = |name: &str| -> Option<String> {
+        match dotenv.var(name) {
+            Some(v) => Some(v.to_owned()),
+            None => world.env.str(name).map(str::to_owned),
+        }
     };
-    // WRANGLER_CI_OVERRIDE_NAME renames the Worker; wrangler also fills it from the `.env` files
-    // it loads (any value there counts: it is never downgraded to preview).
-    let dotenv_name = if world
-        .env
-        .get("WRANGLER_CI_OVERRIDE_NAME")
-        .is_some_and(|v| !v.is_empty())
-    {
-        None
-    } else {
-        let user_files = invocation.values("env-file");
-        let files: Vec<PathBuf> = if user_files.is_empty() {
-            credentials::default_env_files(&dir, env_file_selection(world, &invocation).as_deref())
-        } else {
-            user_files.iter().map(|f| dir.join(f)).collect()
-        };
-        files
-            .iter()
-            .filter_map(|f| read_regular(f).ok())
-            .find_map(|c| credentials::dotenv_value(&c, "WRANGLER_CI_OVERRIDE_NAME"))
-    };
-    let name_override = world
-        .env
-        .str("WRANGLER_CI_OVERRIDE_NAME")
-        .filter(|v| !v.is_empty())
-        .or(dotenv_name.as_deref());
+    let cloudflare_env = seen("CLOUDFLARE_ENV");
+    let cloudflare_env = cloudflare_env.as_deref();
+    let name_override = seen("WRANGLER_CI_OVERRIDE_NAME").filter(|v| !v.is_empty());
+    let name_override = name_override.as_deref();
     // wrangler searches for the config from the directory of a script argument (`path.dirname`;
     // also given as the hidden `--script` flag), else from the working directory.
     let script = invocation
@@ -376,7 +460,22 @@ pub fn assess(
         });
     let phrase = policy::confirm_phrase(&operation, &invocation, worker.as_deref());
     let config = config.map(|c| c.map(|cfg| cfg.path));
-    let ruling = policy::decide(&operation, &context, &policy, &phrase);
+    // Help and version print before wrangler loads any `.env` file; every other call loads them,
+    // and one we cannot read whole could hold a credential or a target: refused, whoever calls.
+    let prints_help = matches!(
+        operation.rule.as_str(),
+        "help-or-version" | "no-command" | "namespace-help"
+    );
+    let ruling = match &dotenv.problem {
+        Some(problem) if !prints_help => policy::Ruling {
+            decision: Decision::Refuse {
+                reason: problem.clone(),
+                hint: "fix or remove that file, or name the files to load with --env-file, then run {cmd} again".into(),
+            },
+            by: "dotenv-unreadable".into(),
+        },
+        _ => policy::decide(&operation, &context, &policy, &phrase),
+    };
     Ok(Assessment {
         invocation,
         operation,
@@ -386,6 +485,7 @@ pub fn assess(
         dir,
         config,
         worker,
+        dotenv_files: dotenv.files,
     })
 }
 
@@ -545,9 +645,9 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     };
 
     let user_env_files = a.invocation.values("env-file");
-    let dotenv_env = env_file_selection(world, &a.invocation);
+    let dotenv_env = env_file_selection(&a.invocation);
     let dotenv = credentials::plan_dotenv(&user_env_files, &a.dir, dotenv_env.as_deref(), |p| {
-        read_regular(p).ok()
+        a.dotenv_content(p)
     });
     if let credentials::DotenvPlan::Refuse { file, line, var } = &dotenv {
         let reason = format!(

@@ -5,6 +5,7 @@
 mod audit;
 mod cases;
 mod doctor;
+mod dotenv;
 mod e2e;
 mod e2e_guard;
 mod fake_api;
