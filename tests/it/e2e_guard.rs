@@ -1206,6 +1206,13 @@ fn e2e_approved_ci_runs_with_exactly_the_policy_token_for_the_class() {
 // 9. wrangler's dotenv, exactly (issue 11): the `.env` shapes that pick the environment, and a
 //    `.env` wrangler would load that we cannot read whole.
 
+/// A `.env.local` (or none) and the Worker and environment wrangler then deploys.
+type DotenvShape = (
+    &'static str,
+    Option<&'static [u8]>,
+    (&'static str, &'static str),
+);
+
 /// With `CLOUDFLARE_ENV=staging` in `.env`, each `.env.local` below makes the real wrangler
 /// deploy the Worker named here, and explain names the same Worker and environment (and refuses
 /// an agent when that is not staging).
@@ -1213,7 +1220,7 @@ fn e2e_approved_ci_runs_with_exactly_the_policy_token_for_the_class() {
 fn e2e_dotenv_shapes_pick_the_environment_wrangler_deploys() {
     let staging = ("sw-e2e-staging", "staging");
     let production = ("sw-e2e-production", "production");
-    let shapes: [(&str, Option<&[u8]>, (&str, &str)); 7] = [
+    let shapes: [DotenvShape; 7] = [
         ("no-local", None, staging),
         ("empty-value", Some(b"CLOUDFLARE_ENV=\n"), (WORKER_NAME, "")),
         (
