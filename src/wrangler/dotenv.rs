@@ -15,6 +15,7 @@
 //! `parse` (taken from the installed package under the pinned Node) beside this one over
 //! generated inputs.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The `.env` files wrangler loads for one call, in its order (later ones override earlier).
@@ -38,7 +39,14 @@ pub fn files(dir: &Path, env_files: Option<&[&str]>, env: Option<&str>) -> Vec<P
 /// (`"0"`..`"4294967294"` in canonical form) first in numeric order, then the others in the order
 /// they were first set. The order decides what `dotenv-expand` sees as "already expanded".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Vars(Vec<(String, String)>);
+pub struct Vars {
+    /// Integer-like keys, in numeric order.
+    indices: BTreeMap<u32, (String, String)>,
+    /// The other keys, in the order first set.
+    names: Vec<(String, String)>,
+    /// Where each of `names` is (so a large file is not read in quadratic time).
+    at: HashMap<String, usize>,
+}
 
 /// Whether `key` is an array index to JavaScript (enumerated first, in numeric order).
 fn array_index(key: &str) -> Option<u32> {
@@ -57,45 +65,43 @@ impl Vars {
         if key == "__proto__" {
             return;
         }
-        if let Some(slot) = self.0.iter_mut().find(|(k, _)| k == key) {
-            slot.1 = value;
-            return;
+        if let Some(n) = array_index(key) {
+            self.indices.insert(n, (key.to_owned(), value));
+        } else if let Some(i) = self.at.get(key) {
+            self.names[*i].1 = value;
+        } else {
+            self.at.insert(key.to_owned(), self.names.len());
+            self.names.push((key.to_owned(), value));
         }
-        let at = match array_index(key) {
-            Some(n) => self
-                .0
-                .iter()
-                .position(|(k, _)| array_index(k).is_none_or(|m| m > n))
-                .unwrap_or(self.0.len()),
-            None => self.0.len(),
-        };
-        self.0.insert(at, (key.to_owned(), value));
     }
 
     /// The value of `key`, if set.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        match array_index(key) {
+            Some(n) => self.indices.get(&n).map(|(_, v)| v.as_str()),
+            None => self.at.get(key).map(|i| self.names[*i].1.as_str()),
+        }
     }
 
     /// The variables in enumeration order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.indices
+            .values()
+            .chain(&self.names)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// How many variables.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.indices.len() + self.names.len()
     }
 
     /// No variables.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 }
 
