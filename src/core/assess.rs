@@ -8,6 +8,7 @@ use crate::credentials::DotenvPlan;
 use crate::policy::{self, Credential, Decision, Ruling};
 use crate::wrangler::argv::Invocation;
 use crate::wrangler::config::{Config, ConfigError};
+use std::path::PathBuf;
 
 /// Everything outside the argv that the decision depends on, read once.
 #[derive(Debug, Clone)]
@@ -18,8 +19,8 @@ pub struct Project {
     pub policy: policy::Policy,
     /// The caller's environment (credentials and markers are judged on it).
     pub env: Env,
-    /// `CLOUDFLARE_ENV` as wrangler will see it: the real one, else from the `.env` files it
-    /// loads (`Some("")`: files that disagree, read as the top level).
+    /// `CLOUDFLARE_ENV` as wrangler will see it: from the `.env` files it loads, read as its
+    /// dotenv reads them (the real environment's non-empty value winning), else the real one.
     pub cloudflare_env: Option<String>,
     /// The Worker name `WRANGLER_CI_OVERRIDE_NAME` gives (real, else from the `.env` files).
     pub name_override: Option<String>,
@@ -30,6 +31,44 @@ pub struct Project {
     /// What to do about the `.env` files wrangler would load (a credential in one the user named
     /// with `--env-file` is a refusal).
     pub dotenv: DotenvPlan,
+    /// The `.env` files wrangler would load that exist, with their contents, in its load order
+    /// (each read once, by the gather step).
+    pub dotenv_files: Vec<(PathBuf, Vec<u8>)>,
+    /// Why what wrangler would load from its `.env` files cannot be known; the call is refused.
+    pub dotenv_problem: Option<DotenvProblem>,
+}
+
+/// Why we cannot know what wrangler would load from its `.env` files: each refuses the call
+/// (`dotenv-unreadable`), whoever calls, except help and version (printed before any is loaded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DotenvProblem {
+    /// wrangler would load `file`, but we cannot read it whole (`why`: too large, a FIFO, a
+    /// device or socket, unreadable).
+    Unreadable { file: PathBuf, why: String },
+    /// `DOTENV_KEY` is set, so dotenv would load this encrypted `<file>.vault` instead.
+    Vault(PathBuf),
+    /// Expanding the values would stop or hang wrangler ([`crate::wrangler::dotenv::Stuck`]).
+    Stuck(String),
+}
+
+impl DotenvProblem {
+    /// The refusal's reason.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            DotenvProblem::Unreadable { file, why } => format!(
+                "wrangler would load the .env file {}, but {why}",
+                file.display()
+            ),
+            DotenvProblem::Vault(vault) => format!(
+                "wrangler would load {} (DOTENV_KEY is set), an encrypted file safe-wrangler cannot read",
+                vault.display()
+            ),
+            DotenvProblem::Stuck(what) => format!(
+                "wrangler cannot expand the values in its .env files ({what}); it would stop or hang"
+            ),
+        }
+    }
 }
 
 /// Everything the pure core says about one call.
@@ -120,6 +159,24 @@ pub fn assess(inv: &Invocation, project: &Project, context: &Context) -> Assessm
 
 /// [`policy::decide`], then what the project itself rules out.
 pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) -> Ruling {
+    // Help and version print before wrangler loads any `.env` file; every other call loads them,
+    // and one we cannot read whole could hold a credential or a target: refused, whoever calls.
+    let prints_help = matches!(
+        op.rule.as_str(),
+        "help-or-version" | "no-command" | "namespace-help"
+    );
+    if let Some(problem) = &project.dotenv_problem
+        && !prints_help
+    {
+        return Ruling {
+            decision: Decision::Refuse {
+                reason: problem.reason(),
+                hint: "fix or remove that file, or name the files to load with --env-file, then run {cmd} again".to_owned(),
+            },
+            by: "dotenv-unreadable".to_owned(),
+            identity: None,
+        };
+    }
     let ruling = policy::decide(op, ctx, &project.policy, phrase);
     if let Decision::Run {
         credential: Credential::Token(var),

@@ -75,29 +75,28 @@ pub fn child_env(
 }
 
 /// The `.env` files wrangler loads by default, in its order, for the environment selected by
-/// `--env` or the real `CLOUDFLARE_ENV` (`None` when neither is given; `Some("")` for `--env=`,
-/// which makes wrangler load `.env.` and `.env..local`).
+/// `--env` (`None` when it is not given; `Some("")` for `--env=`, which makes wrangler load `.env.`
+/// and `.env..local`).
 #[must_use]
 pub fn default_env_files(dir: &Path, environment: Option<&str>) -> Vec<PathBuf> {
-    let mut names = vec![".env".to_owned(), ".env.local".to_owned()];
-    if let Some(environment) = environment {
-        names.push(format!(".env.{environment}"));
-        names.push(format!(".env.{environment}.local"));
-    }
-    names.into_iter().map(|n| dir.join(n)).collect()
+    crate::wrangler::dotenv::files(dir, None, environment)
 }
 
-/// The first line of a dotenv file that mentions a credential variable, and which one. Any
-/// mention counts (a comment too): a false alarm only costs an in-memory copy of the file.
+/// The first assignment in a dotenv file that gives a credential variable a value, as wrangler's
+/// dotenv parses it (a BOM, `KEY: value`, a quoted value over several lines, `KEY` and `=value`
+/// on two lines included), with its line and which variable. An empty value is no credential
+/// (wrangler treats it as unset); a value that expands (`$OTHER`) counts.
 #[must_use]
 pub fn find_credential(content: &[u8]) -> Option<(usize, &'static str)> {
-    let text = String::from_utf8_lossy(content);
-    text.lines().enumerate().find_map(|(n, line)| {
-        CREDENTIAL_VARS
-            .iter()
-            .find(|v| line.contains(*v))
-            .map(|v| (n + 1, *v))
-    })
+    crate::wrangler::dotenv::assignments(content)
+        .into_iter()
+        .filter(|a| !a.value.is_empty())
+        .find_map(|a| {
+            CREDENTIAL_VARS
+                .iter()
+                .find(|v| **v == a.key)
+                .map(|v| (a.line, *v))
+        })
 }
 
 /// Where, inside the project directory, the credential-free copies of its `.env` files go:
@@ -126,33 +125,6 @@ fn assignment(line: &str) -> Option<(&str, &str)> {
 /// Whether a dotenv line assigns a credential variable.
 fn assigns_credential(line: &str) -> bool {
     assignment(line).is_some_and(|(key, _)| is_credential(key))
-}
-
-/// The last value a dotenv file gives `key` (quotes and a trailing comment removed); `None` when
-/// it sets none or an empty one.
-#[must_use]
-pub fn dotenv_value(content: &[u8], key: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(content);
-    // A byte order mark does not hide the first line from wrangler.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut found = None;
-    // dotenv breaks lines at `\n`, `\r\n` and a lone `\r`.
-    for line in text.split(['\n', '\r']) {
-        let Some((k, raw)) = assignment(line) else {
-            continue;
-        };
-        if k != key {
-            continue;
-        }
-        let raw = raw.trim();
-        let value = match raw.chars().next() {
-            Some(q @ ('"' | '\'' | '`')) => raw[1..].split(q).next().unwrap_or_default(),
-            // dotenv: an unquoted value ends at any `#`.
-            _ => raw.split('#').next().unwrap_or(raw).trim_end(),
-        };
-        found = Some(value.to_owned());
-    }
-    found.filter(|v| !v.is_empty())
 }
 
 /// The file's contents without its credential assignments, and with every credential variable
@@ -313,29 +285,6 @@ mod tests {
             b"# (a Cloudflare credential was removed here by safe-wrangler)\rA=\xff\xfe\r# (a"
         ));
         assert!(out.windows(5).any(|w| w == b"\r\nB=2"));
-    }
-
-    #[test]
-    fn dotenv_values_as_dotenv_reads_them() {
-        let v = |text: &str| dotenv_value(text.as_bytes(), "CLOUDFLARE_ENV");
-        assert_eq!(
-            v("CLOUDFLARE_ENV=production#staging"),
-            Some("production".into())
-        );
-        assert_eq!(v("CLOUDFLARE_ENV=#staging"), None);
-        assert_eq!(
-            v("CLOUDFLARE_ENV=staging\nexport\tCLOUDFLARE_ENV=production"),
-            Some("production".into())
-        );
-        assert_eq!(
-            v("CLOUDFLARE_ENV=staging\rCLOUDFLARE_ENV=production"),
-            Some("production".into())
-        );
-        assert_eq!(v("CLOUDFLARE_ENV='a#b'"), Some("a#b".into()));
-        assert_eq!(
-            v("\u{feff}CLOUDFLARE_ENV=production"),
-            Some("production".into())
-        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::wrangler::config::{
 };
 
 /// The most we read of any project or user file (configs, `.env`, policies, event files).
-const MAX_FILE: u64 = 8 << 20;
+pub(crate) const MAX_FILE: u64 = 8 << 20;
 
 /// Reads a file only if it is a regular file of sane size: a FIFO or a device named as a config,
 /// `.env` or event file must never make safe-wrangler (or a hook) wait forever.

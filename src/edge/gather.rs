@@ -5,88 +5,51 @@
 //! when the class depends on it or a human must confirm, the installed wrangler's version only
 //! for a data command not already `--local` (local work pays nothing for them).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::context::Env;
-use crate::core::assess::Project;
+use crate::core::assess::{DotenvProblem, Project};
 use crate::credentials;
+use crate::edge::files::MAX_FILE;
 use crate::policy;
 use crate::wrangler::argv::Invocation;
 use crate::wrangler::config::{Config, ConfigError};
-use crate::{World, classify, read_regular};
-
-/// Each file read at most once per call.
-#[derive(Default)]
-struct Files(RefCell<HashMap<PathBuf, Option<Vec<u8>>>>);
-
-impl Files {
-    fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        self.0
-            .borrow_mut()
-            .entry(path.to_path_buf())
-            .or_insert_with(|| read_regular(path).ok())
-            .clone()
-    }
-}
+use crate::{World, classify, read_regular, wrangler};
 
 /// Reads what `inv` needs from the world.
 ///
 /// # Errors
 /// A policy file that cannot be used (exit 78).
 pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::PolicyError> {
-    let files = Files::default();
     let dir = resolved(&match inv.value("cwd") {
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     });
     let policy = crate::edge::policy_files::load(&dir, &user_policy_paths(&world.env))?;
-    let dotenv_env = cloudflare_env_from_dotenv(world, inv, &dir, &files);
-    let cloudflare_env = match world.env.str("CLOUDFLARE_ENV").filter(|e| !e.is_empty()) {
-        Some(e) => Some(e.to_owned()),
-        None => dotenv_env,
-    };
-    // WRANGLER_CI_OVERRIDE_NAME renames the Worker; wrangler also fills it from the `.env` files
-    // it loads (any value there counts: it is never downgraded to preview).
-    let name_override = match world
-        .env
-        .str("WRANGLER_CI_OVERRIDE_NAME")
-        .filter(|v| !v.is_empty())
-    {
-        Some(v) => Some(v.to_owned()),
-        None if world
-            .env
-            .get("WRANGLER_CI_OVERRIDE_NAME")
-            .is_some_and(|v| !v.is_empty()) =>
-        {
-            None
-        }
-        None => {
-            let user_files = inv.values("env-file");
-            let paths: Vec<PathBuf> = if user_files.is_empty() {
-                credentials::default_env_files(&dir, env_file_selection(world, inv).as_deref())
-            } else {
-                user_files.iter().map(|f| dir.join(f)).collect()
-            };
-            paths
-                .iter()
-                .filter_map(|f| files.read(f))
-                .find_map(|c| credentials::dotenv_value(&c, "WRANGLER_CI_OVERRIDE_NAME"))
-                .filter(|v| !v.is_empty())
+    // wrangler fills its environment from the `.env` files it loads before it reads
+    // CLOUDFLARE_ENV or WRANGLER_CI_OVERRIDE_NAME (which renames the Worker); a non-empty value in
+    // the real environment wins over the files, and an empty one in a later file is a value.
+    let dotenv = gather_dotenv(&world.env, inv, &dir);
+    let seen = |name: &str| -> Option<String> {
+        match dotenv.vars.get(name) {
+            Some(v) => Some(v.to_owned()),
+            None => world.env.str(name).map(str::to_owned),
         }
     };
+    let cloudflare_env = seen("CLOUDFLARE_ENV");
+    // Any value counts: a renamed Worker is never downgraded to preview.
+    let name_override = seen("WRANGLER_CI_OVERRIDE_NAME").filter(|v| !v.is_empty());
     // Only a data command not already --local can be moved by the version.
     let legacy_wrangler = inv
         .command
         .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
         && inv.boolean("local") != Some(true)
         && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4);
-    let dotenv = credentials::plan_dotenv(
+    let plan = credentials::plan_dotenv(
         &inv.values("env-file"),
         &dir,
-        env_file_selection(world, inv).as_deref(),
-        |p| files.read(p),
+        env_file_selection(inv).as_deref(),
+        |p| dotenv.content(p),
     );
     let mut project = Project {
         dir,
@@ -96,7 +59,9 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         name_override,
         legacy_wrangler,
         config: None,
-        dotenv,
+        dotenv: plan,
+        dotenv_files: dotenv.files,
+        dotenv_problem: dotenv.problem,
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {
@@ -157,51 +122,6 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
     paths
 }
 
-/// `CLOUDFLARE_ENV` as wrangler will see it when the real environment does not set it: wrangler
-/// fills unset variables from the `.env` files it loads before it reads `CLOUDFLARE_ENV` (the
-/// user's `--env-file`s, else `.env` and `.env.local`). Two files that disagree are read as the
-/// top level, which is production unless the policy says otherwise (we do not guess dotenv's
-/// precedence).
-fn cloudflare_env_from_dotenv(
-    world: &World,
-    inv: &Invocation,
-    dir: &Path,
-    cache: &Files,
-) -> Option<String> {
-    if inv.has("env")
-        || world
-            .env
-            .get("CLOUDFLARE_ENV")
-            .is_some_and(|v| !v.is_empty())
-    {
-        return None;
-    }
-    let user_files = inv.values("env-file");
-    let files: Vec<PathBuf> = if user_files.is_empty() {
-        credentials::default_env_files(dir, None)
-    } else {
-        user_files.iter().map(|f| dir.join(f)).collect()
-    };
-    let mut values: Vec<String> = files
-        .iter()
-        .filter_map(|f| cache.read(f))
-        .filter_map(|c| credentials::dotenv_value(&c, "CLOUDFLARE_ENV"))
-        .collect();
-    // wrangler expands `${VAR}` in these files (dotenv-expand): a value we would have to expand
-    // is read as the top level, never as a named (non-production) environment.
-    for v in &mut values {
-        if v.contains('$') {
-            v.clear();
-        }
-    }
-    values.dedup();
-    match values.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        _ => Some(String::new()),
-    }
-}
-
 /// The major version of the wrangler package that would run: the nearest `node_modules`
 /// wrangler (where the lookup finds it), else the npm package behind `SAFE_WRANGLER_REAL` or the
 /// first `wrangler` on PATH (a global install: `.../wrangler/bin/wrangler.js`). Our command table
@@ -255,12 +175,132 @@ pub fn resolved(path: &Path) -> PathBuf {
     out
 }
 
-/// The environment by which wrangler picks `.env.<env>` files: `--env`, else the real
-/// `CLOUDFLARE_ENV` (not one from a file, which is read only after the files are chosen).
-fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
+/// The environment by which wrangler picks `.env.<env>` files: `--env` only (`--env=` picks
+/// `.env.`); a `CLOUDFLARE_ENV`, real or from a file, does not (checked with wrangler 4.164).
+fn env_file_selection(inv: &Invocation) -> Option<String> {
     match inv.value("env") {
         Some(e) => Some(e.to_owned()),
         None if inv.has("env") => Some(String::new()),
-        None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
+        None => None,
     }
+}
+
+/// Reads one `.env` file wrangler would load: `Ok(None)` when wrangler skips it too (it does not
+/// exist, is a dangling symlink or a directory: wrangler's read fails and it carries on),
+/// `Err(why)` when wrangler would read it but we cannot read it whole. The file is opened
+/// non-blocking, so a FIFO never makes us wait (wrangler would block on it until some process
+/// writes, then load what it was sent); `/dev/null` reads as empty (`--env-file /dev/null` is the
+/// documented way to load nothing).
+///
+/// # Errors
+/// Too large, a FIFO, socket or device, or unreadable, with the reason.
+pub fn read_env_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTDIR) => return Ok(None),
+        Err(e) => return Err(format!("it cannot be read ({e})")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Ok(None);
+    }
+    if kind.is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev())
+    {
+        return Ok(Some(Vec::new()));
+    }
+    if kind.is_fifo() {
+        return Err("it is a FIFO: wrangler would wait for a writer and load what it sends".into());
+    }
+    if !kind.is_file() {
+        return Err("it is not a regular file (a device or socket)".into());
+    }
+    let too_large = || "it is larger than 8 MiB, the most safe-wrangler reads".to_owned();
+    if meta.len() > MAX_FILE {
+        return Err(too_large());
+    }
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    if content.len() as u64 > MAX_FILE {
+        return Err(too_large());
+    }
+    Ok(Some(content))
+}
+
+/// The `.env` files wrangler loads for this call, as we read them.
+#[derive(Debug, Clone, Default)]
+pub struct Dotenv {
+    /// Each file that exists, with its contents, in wrangler's load order.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// The variables wrangler's environment gets from them (merged, expanded, the real
+    /// environment's non-empty values winning).
+    pub vars: wrangler::dotenv::Vars,
+    /// Why we cannot know what wrangler would load: a file it would read that we cannot read
+    /// whole, or values whose expansion would stop wrangler. The core refuses the call.
+    pub problem: Option<DotenvProblem>,
+}
+
+impl Dotenv {
+    /// The contents read of a `.env` file wrangler would load (`None`: it loads none there).
+    #[must_use]
+    pub fn content(&self, path: &Path) -> Option<Vec<u8>> {
+        self.files
+            .iter()
+            .find(|(f, _)| f == path)
+            .map(|(_, c)| c.clone())
+    }
+}
+
+/// Reads the `.env` files wrangler would load for `inv` run in `dir` (its `--env-file`s, else
+/// `.env`, `.env.local` and, with `--env`, `.env.<env>` and `.env.<env>.local`; see
+/// [`wrangler::dotenv`]), each once, and loads them as wrangler does. With `DOTENV_KEY` set,
+/// dotenv loads an encrypted `<file>.vault` instead of a file that has one; we cannot read those.
+#[must_use]
+pub fn gather_dotenv(env: &Env, inv: &Invocation, dir: &Path) -> Dotenv {
+    let user_files = inv.values("env-file");
+    let given = inv.has("env-file").then_some(user_files.as_slice());
+    let paths = wrangler::dotenv::files(dir, given, env_file_selection(inv).as_deref());
+    let mut out = Dotenv::default();
+    let vault = env.is_set("DOTENV_KEY");
+    for path in paths {
+        let mut vault_path = path.clone().into_os_string();
+        vault_path.push(".vault");
+        let vault_path = PathBuf::from(vault_path);
+        if vault && vault_path.exists() {
+            out.problem = Some(DotenvProblem::Vault(vault_path));
+            return out;
+        }
+        match read_env_file(&path) {
+            Ok(Some(content)) => out.files.push((path, content)),
+            Ok(None) => {}
+            Err(why) => {
+                out.problem = Some(DotenvProblem::Unreadable { file: path, why });
+                return out;
+            }
+        }
+    }
+    let parsed: Vec<_> = out
+        .files
+        .iter()
+        .map(|(_, c)| wrangler::dotenv::parse(c))
+        .collect();
+    match wrangler::dotenv::load(&parsed, |k| {
+        env.get(k).map(|v| v.to_string_lossy().into_owned())
+    }) {
+        Ok(vars) => out.vars = vars,
+        Err(wrangler::dotenv::Stuck(what)) => out.problem = Some(DotenvProblem::Stuck(what)),
+    }
+    out
 }

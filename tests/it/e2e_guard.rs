@@ -1259,3 +1259,125 @@ fn e2e_oidc_verified_github_run_deploys_and_the_forged_one_reaches_nothing() {
     assert!(text.contains("id-token: write"), "{text}");
     assert!(issuer.requests().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. wrangler's dotenv, exactly (issue 11): the `.env` shapes that pick the environment, and a
+//    `.env` wrangler would load that we cannot read whole.
+
+/// A `.env.local` (or none) and the Worker and environment wrangler then deploys.
+type DotenvShape = (
+    &'static str,
+    Option<&'static [u8]>,
+    (&'static str, &'static str),
+);
+
+/// With `CLOUDFLARE_ENV=staging` in `.env`, each `.env.local` below makes the real wrangler
+/// deploy the Worker named here, and explain names the same Worker and environment (and refuses
+/// an agent when that is not staging).
+#[test]
+fn e2e_dotenv_shapes_pick_the_environment_wrangler_deploys() {
+    let staging = ("sw-e2e-staging", "staging");
+    let production = ("sw-e2e-production", "production");
+    let shapes: [DotenvShape; 7] = [
+        ("no-local", None, staging),
+        ("empty-value", Some(b"CLOUDFLARE_ENV=\n"), (WORKER_NAME, "")),
+        (
+            "bom",
+            Some(b"\xEF\xBB\xBFCLOUDFLARE_ENV=production\n"),
+            production,
+        ),
+        ("colon", Some(b"CLOUDFLARE_ENV: production\n"), production),
+        (
+            "colon-no-space",
+            Some(b"CLOUDFLARE_ENV:production\n"),
+            staging,
+        ),
+        (
+            "quoted-next-line",
+            Some(b"CLOUDFLARE_ENV=\n\"production\"\n"),
+            production,
+        ),
+        (
+            "two-lines",
+            Some(b"CLOUDFLARE_ENV\n=production\n"),
+            production,
+        ),
+    ];
+    let w = World::new();
+    for (name, local, (worker, env)) in shapes {
+        let project = w.work().join(name);
+        write_project_with(&project, &staging_without_routes());
+        fs::write(project.join(".env"), "CLOUDFLARE_ENV=staging\n").expect("write .env");
+        if let Some(local) = local {
+            fs::write(project.join(".env.local"), local).expect("write .env.local");
+        }
+        let claim = explain_matches_wrangler(&w, &project, &[], &["deploy"]);
+        assert_eq!(claim["worker"], worker, "{name}: {claim}");
+        assert_eq!(claim["environment"], env, "{name}: {claim}");
+        let agent = w.explain(&project, &[("CLAUDECODE", "1")], &["deploy"]);
+        let expected = if env == "staging" { "run" } else { "refuse" };
+        assert_eq!(
+            agent["decision"], expected,
+            "{name}: an agent's deploy: {agent}"
+        );
+    }
+}
+
+/// A `.env` over 8 MiB: the real wrangler loads it whole (the token after the padding reaches
+/// the API); safe-wrangler refuses the call, names the file and says why. A FIFO `.env.local`:
+/// safe-wrangler refuses at once (it does not wait for a writer, as wrangler would).
+#[test]
+fn e2e_dotenv_wrangler_would_read_but_we_cannot_is_refused() {
+    let w = World::new();
+    let project = w.work().join("big");
+    fake_api::write_project(&project);
+    let mut big = b"# padding\n".repeat(900_000);
+    big.extend_from_slice(format!("CLOUDFLARE_API_TOKEN={DOTENV_TOKEN}\n").as_bytes());
+    fs::write(project.join(".env"), &big).expect("write .env");
+
+    let f = fake(false);
+    let r = run(
+        "wrangler whoami (big .env)",
+        w.direct(&f, &project, &[], &["whoami"]),
+        &f,
+    );
+    r.assert_success(&f.report());
+    assert_all_carry("wrangler whoami", &f, &Credential::bearer(DOTENV_LABEL));
+
+    let f = fake(false);
+    let r = run(
+        "safe-wrangler whoami (big .env)",
+        w.safe(&f, &project, &[], &["whoami"]),
+        &f,
+    );
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert_refused("big .env", r.code(), &out, &project, &f);
+    assert!(out.contains("/.env,") && out.contains("8 MiB"), "{out}");
+    let claim = w.explain(&project, &[], &["whoami"]);
+    assert_eq!(claim["decision"], "refuse", "{claim}");
+    assert!(
+        claim["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("8 MiB")),
+        "{claim}"
+    );
+
+    let project = w.work().join("fifo");
+    fake_api::write_project(&project);
+    nix::unistd::mkfifo(
+        &project.join(".env.local"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .expect("mkfifo");
+    let f = fake(false);
+    let r = run(
+        "safe-wrangler whoami (FIFO .env.local)",
+        w.safe(&f, &project, &[], &["whoami"]),
+        &f,
+    );
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert_refused("FIFO .env.local", r.code(), &out, &project, &f);
+    assert!(out.contains(".env.local") && out.contains("FIFO"), "{out}");
+    let claim = w.explain(&project, &[], &["deploy", "--dry-run"]);
+    assert_eq!(claim["decision"], "refuse", "{claim}");
+}

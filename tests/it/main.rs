@@ -7,6 +7,7 @@ mod agree;
 mod audit;
 mod cases;
 mod doctor;
+mod dotenv;
 mod e2e;
 mod e2e_guard;
 mod fake_api;
