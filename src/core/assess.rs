@@ -27,6 +27,10 @@ pub struct Project {
     pub legacy_wrangler: bool,
     /// The config consulted, or why it could not be read; `None` when none was needed or found.
     pub config: Option<Result<Config, ConfigError>>,
+    /// The project's default config (found from the working directory without `--config` or a
+    /// redirect), when the config consulted is another file: its production Workers and data
+    /// stay production whatever config a call points at.
+    pub default_config: Option<Result<Config, ConfigError>>,
     /// What to do about the `.env` files wrangler would load (a credential in one the user named
     /// with `--env-file` is a refusal).
     pub dotenv: DotenvPlan,
@@ -60,6 +64,7 @@ pub fn operation(inv: &Invocation, project: &Project) -> Operation {
         project.name_override.as_deref(),
         project.legacy_wrangler,
         project.config.as_ref(),
+        project.default_config.as_ref(),
         &project.policy.targets,
     )
 }

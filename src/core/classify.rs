@@ -50,14 +50,69 @@ pub struct Operation {
 pub struct Targets {
     /// Environment names whose remote writes are production; "" is the top level.
     pub production_environments: Vec<String>,
+    /// Environment names declared non-production. An environment in neither list is production
+    /// (fail closed: `mainnet`, `live`, `eu` are not names we can guess about).
+    pub preview_environments: Vec<String>,
+    /// Worker names that are production whatever environment deploys them (beside the Workers
+    /// of the config's production environments).
+    pub production_workers: Vec<String>,
     /// Pages branches whose deploys are production.
     pub pages_production_branches: Vec<String>,
+}
+
+/// The conventional names of non-production environments (the default `preview_environments`).
+pub const DEFAULT_PREVIEW_ENVIRONMENTS: [&str; 9] = [
+    "staging",
+    "stage",
+    "dev",
+    "development",
+    "preview",
+    "test",
+    "testing",
+    "qa",
+    "sandbox",
+];
+
+/// How an environment is known to be production or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    /// Listed in `production_environments` (the top level by default).
+    Production,
+    /// Listed in `preview_environments` and not in `production_environments`.
+    Preview,
+    /// In neither list: production, and the user should declare it.
+    Undeclared,
+}
+
+impl Targets {
+    /// Whether `env` is declared production, declared non-production, or neither (production).
+    #[must_use]
+    pub fn environment_kind(&self, env: &str) -> EnvKind {
+        if self.production_environments.iter().any(|e| e == env) {
+            EnvKind::Production
+        } else if self.preview_environments.iter().any(|e| e == env) {
+            EnvKind::Preview
+        } else {
+            EnvKind::Undeclared
+        }
+    }
+
+    /// Whether `env` is production: declared so, or not declared non-production.
+    #[must_use]
+    pub fn is_production_environment(&self, env: &str) -> bool {
+        self.environment_kind(env) != EnvKind::Preview
+    }
 }
 
 impl Default for Targets {
     fn default() -> Targets {
         Targets {
             production_environments: vec![String::new(), "production".into(), "prod".into()],
+            preview_environments: DEFAULT_PREVIEW_ENVIRONMENTS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+            production_workers: Vec::new(),
             // `production` is what wrangler suggests as the production branch when it cannot
             // read one from git; the real one is the Pages project's setting on Cloudflare.
             pages_production_branches: vec![
@@ -112,6 +167,7 @@ pub fn classify(
     name_override: Option<&str>,
     legacy_wrangler: bool,
     config: Option<&Result<Config, ConfigError>>,
+    default_config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
 ) -> Operation {
     let environment = match inv.value("env") {
@@ -267,7 +323,7 @@ pub fn classify(
             format!("`{}` with --push uploads an image", row.path),
         );
     }
-    let production_env = targets.production_environments.contains(&environment);
+    let production_env = targets.is_production_environment(&environment);
 
     match row.path {
         "d1 execute" if v.class == Class::Migration => {
@@ -366,27 +422,40 @@ pub fn classify(
         ),
         _ => {}
     }
-    if row.env_scoped
-        && v.class == Class::Production
-        && !row.destructive
-        && !production_env
-        && acts_on_a_non_production_worker(
+    if row.env_scoped && v.class == Class::Production && !row.destructive {
+        if production_env {
+            if targets.environment_kind(&environment) == EnvKind::Undeclared {
+                facts.push(format!(
+                    "the environment {environment:?} is in neither production_environments nor preview_environments: production (fail closed); if it is not production, add it to \"preview_environments\" in safe-wrangler.jsonc"
+                ));
+                v.set(
+                    Class::Production,
+                    "undeclared-environment",
+                    format!(
+                        "`{}` targets the environment {environment:?}, which the policy does not declare non-production (declare it in preview_environments if it is not production)",
+                        row.path
+                    ),
+                );
+            }
+        } else if let Some(why) = non_production_target(
             inv,
             name_override,
             &environment,
             config,
+            default_config,
             targets,
             &mut facts,
-        )
-    {
-        v.set(
-            Class::Preview,
-            "non-production-environment",
-            format!(
-                "`{}` targets the non-production environment {environment:?}",
-                row.path
-            ),
-        );
+        ) {
+            v.set(
+                Class::Preview,
+                "non-production-environment",
+                format!("`{}` {why}", row.path),
+            );
+        } else if let Some(resource) = facts.iter().find(|f| f.starts_with(PRODUCTION_DATA)) {
+            let what = resource.strip_prefix(PRODUCTION_DATA).unwrap_or(resource);
+            let why = format!("`{}` on the environment {environment:?} {what}", row.path);
+            v.set(Class::Production, "production-data", why);
+        }
     }
     if matches!(row.path, "deploy" | "triggers deploy") {
         routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
@@ -394,64 +463,145 @@ pub fn classify(
     op(v, row.destructive, facts, routes)
 }
 
-/// The Worker named explicitly: `--name`, else `WRANGLER_CI_OVERRIDE_NAME` (wrangler's order; the
-/// config's name comes after both, see [`crate::core::assess::worker`]).
+/// Commands in which `WRANGLER_CI_OVERRIDE_NAME` renames the Worker: wrangler's
+/// `mergeSharedConfigArgs` (deploy, versions upload; it beats `--name` there, verified) and
+/// `resolveWorkerName` (preview, preview delete). `secret bulk --env staging` with it set still
+/// writes `<name>-staging` (verified).
+pub const CI_OVERRIDE_COMMANDS: [&str; 4] =
+    ["deploy", "versions upload", "preview", "preview delete"];
+
+/// The Worker named explicitly: `WRANGLER_CI_OVERRIDE_NAME` where wrangler reads it, else
+/// `--name` (`--worker-name` for the `preview` commands, whose `--name` names a Preview, not the
+/// Worker). The config's name comes after both, see [`crate::core::assess::worker`].
 #[must_use]
 pub fn explicit_worker<'a>(inv: &'a Invocation, name_override: Option<&'a str>) -> Option<&'a str> {
-    inv.value("name")
+    let ci = name_override
         .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
+        .filter(|_| CI_OVERRIDE_COMMANDS.contains(&inv.path.as_str()));
+    let flag = if inv.path == "preview" || inv.path.starts_with("preview ") {
+        "worker-name"
+    } else {
+        "name"
+    };
+    ci.or(inv.value(flag).filter(|n| !n.is_empty()))
 }
 
-/// Whether the Worker a call acts on is known and is none of the production environments'
-/// Workers: `--name`, `WRANGLER_CI_OVERRIDE_NAME` or an `[env.X] name` can point a "staging" call
-/// at the production Worker, so without the config, or with any name override, it is not.
-fn acts_on_a_non_production_worker(
+/// The start of the fact [`non_production_target`] leaves when a non-production target's
+/// bindings reach a production resource.
+const PRODUCTION_DATA: &str = "production data: ";
+
+/// The Workers of a config's production environments: the top level, every `[env.X]` the policy
+/// does not declare non-production, and the policy's production environments. A redirected
+/// (generated) config says nothing about production: its top level is whatever was built.
+fn production_workers_of(cfg: &Config, targets: &Targets) -> Vec<String> {
+    if cfg.redirected {
+        return Vec::new();
+    }
+    production_environments_of(cfg, targets)
+        .iter()
+        .filter_map(|e| cfg.worker_name(e))
+        .collect()
+}
+
+/// The production environments of a config (see [`production_workers_of`]).
+fn production_environments_of(cfg: &Config, targets: &Targets) -> Vec<String> {
+    let mut envs: Vec<String> = vec![String::new()];
+    envs.extend(cfg.environments());
+    envs.extend(targets.production_environments.iter().cloned());
+    envs.retain(|e| targets.is_production_environment(e));
+    envs.dedup();
+    envs
+}
+
+/// Why a call on the non-production environment `environment` stays preview, or `None` (then
+/// it is production, and `facts` say why): its Worker must be known and be no production
+/// environment's Worker (in the config in use, in the project's default config when `--config`
+/// or a redirect chose another, or in the policy's `production_workers`), and its stateful
+/// bindings must reach none of a production environment's resources.
+fn non_production_target(
     inv: &Invocation,
     name_override: Option<&str>,
     environment: &str,
     config: Option<&Result<Config, ConfigError>>,
+    default_config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
     facts: &mut Vec<String>,
-) -> bool {
-    let Some(Ok(cfg)) = config else { return false };
-    // A name given on the command line or by WRANGLER_CI_OVERRIDE_NAME can be any Worker, and the
-    // config (which `--config` lets the caller choose) cannot tell whether it is a production one.
-    if let Some(named) = explicit_worker(inv, name_override) {
-        facts.push(format!(
-            "the Worker is named explicitly ({named:?}): it may be a production Worker"
-        ));
-        return false;
-    }
-    // An environment that names its Worker itself can name any Worker, and the config may be one
-    // the caller chose (`--config`): it cannot vouch for that name either.
-    if let Some(own) = cfg
-        .value
-        .get("env")
-        .and_then(|e| e.get(environment))
-        .and_then(|e| e.get("name"))
-        .and_then(serde_json::Value::as_str)
-    {
-        facts.push(format!(
-            "[env.{environment}] names its Worker {own:?}: it may be a production Worker"
-        ));
-        return false;
-    }
-    let Some(worker) = cfg.worker_name(environment) else {
-        return false;
+) -> Option<String> {
+    let Some(Ok(cfg)) = config else { return None };
+    let default_config = match default_config {
+        Some(Err(e)) => {
+            facts.push(format!(
+                "the project's default config cannot be read, so its production Workers are unknown: {e}"
+            ));
+            return None;
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
     };
-    let production: Vec<String> = targets
-        .production_environments
-        .iter()
-        .filter_map(|e| cfg.worker_name(e))
-        .collect();
-    if production.contains(&worker) {
-        facts.push(format!(
-            "the Worker {worker:?} is a production environment's Worker"
-        ));
-        return false;
+    let configs: Vec<&Config> = std::iter::once(cfg).chain(default_config).collect();
+    let mut production: Vec<String> = targets.production_workers.clone();
+    for c in &configs {
+        production.extend(production_workers_of(c, targets));
     }
-    true
+    let worker = if let Some(named) = explicit_worker(inv, name_override) {
+        // A name from the command line can be any Worker: it is known only when it is the Worker
+        // of a non-production environment of the config in use.
+        let known = cfg
+            .environments()
+            .into_iter()
+            .filter(|e| !targets.is_production_environment(e))
+            .any(|e| cfg.worker_name(&e).as_deref() == Some(named));
+        if !known {
+            facts.push(format!(
+                "the Worker is named explicitly ({named:?}) and is no non-production environment's Worker in {}: it may be a production Worker",
+                cfg.path.display()
+            ));
+            return None;
+        }
+        named.to_owned()
+    } else {
+        cfg.worker_name(environment)?
+    };
+    if production.contains(&worker) {
+        facts.push(format!("the Worker {worker:?} is a production Worker"));
+        return None;
+    }
+    // Production data: the same resource bound by a production environment of any config read.
+    let eff = cfg.effective(environment);
+    let mine = eff.stateful_resources(Some(&worker));
+    for (kind, id) in &mine {
+        if *kind == "Durable Object"
+            && let Some(script) = production
+                .iter()
+                .find(|p| id.ends_with(&format!(" of the Worker {p}")))
+        {
+            facts.push(format!(
+                "{PRODUCTION_DATA}binds the Durable Object {id}, a production Worker's ({script})"
+            ));
+            return None;
+        }
+    }
+    for c in &configs {
+        for env in production_environments_of(c, targets) {
+            let theirs = c
+                .effective(&env)
+                .stateful_resources(c.worker_name(&env).as_deref());
+            if let Some((kind, id)) = mine.iter().find(|r| theirs.contains(r)) {
+                let whose = if env.is_empty() {
+                    "the top level".to_owned()
+                } else {
+                    format!("the environment {env:?}")
+                };
+                facts.push(format!(
+                    "{PRODUCTION_DATA}binds the {kind} {id:?}, which {whose} (production) also binds"
+                ));
+                return None;
+            }
+        }
+    }
+    Some(format!(
+        "targets the non-production environment {environment:?} (Worker {worker:?})"
+    ))
 }
 
 /// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
@@ -639,7 +789,15 @@ mod tests {
     fn every_command_in_the_table_gets_a_class_from_its_row() {
         for row in crate::wrangler::COMMANDS {
             let args: Vec<OsString> = row.path.split(' ').map(OsString::from).collect();
-            let op = classify(&parse(&args), None, None, false, None, &Targets::default());
+            let op = classify(
+                &parse(&args),
+                None,
+                None,
+                false,
+                None,
+                None,
+                &Targets::default(),
+            );
             assert_eq!(op.command, row.path);
             assert!(
                 op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
@@ -692,6 +850,7 @@ mod tests {
             None,
             false,
             None,
+            None,
             &Targets::default(),
         );
         assert_eq!(op.rule, "unknown-shape");
@@ -700,6 +859,7 @@ mod tests {
             None,
             None,
             false,
+            None,
             None,
             &Targets::default(),
         );

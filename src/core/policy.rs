@@ -73,6 +73,8 @@ impl CiTokens {
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     pub production_environments: Option<Vec<String>>,
+    pub preview_environments: Option<Vec<String>>,
+    pub production_workers: Option<Vec<String>>,
     pub pages_production_branches: Option<Vec<String>>,
     pub approved_ci: Option<Vec<ApprovedCi>>,
     pub ci_tokens: Option<CiTokens>,
@@ -169,6 +171,18 @@ pub fn combine(
             policy.targets.production_environments.push(env);
         }
     }
+    for worker in p.production_workers.into_iter().flatten() {
+        if !policy.targets.production_workers.contains(&worker) {
+            policy.targets.production_workers.push(worker);
+        }
+    }
+    // Locked, the project may only shrink the non-production names.
+    if let Some(preview) = p.preview_environments {
+        policy
+            .targets
+            .preview_environments
+            .retain(|e| preview.contains(e));
+    }
     for branch in p.pages_production_branches.into_iter().flatten() {
         if !policy.targets.pages_production_branches.contains(&branch) {
             policy.targets.pages_production_branches.push(branch);
@@ -183,6 +197,12 @@ pub fn combine(
 fn apply(policy: &mut Policy, file: PolicyFile) {
     if let Some(e) = file.production_environments {
         policy.targets.production_environments = e;
+    }
+    if let Some(e) = file.preview_environments {
+        policy.targets.preview_environments = e;
+    }
+    if let Some(w) = file.production_workers {
+        policy.targets.production_workers = w;
     }
     if let Some(b) = file.pages_production_branches {
         policy.targets.pages_production_branches = b;

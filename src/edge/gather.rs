@@ -96,11 +96,13 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         name_override,
         legacy_wrangler,
         config: None,
+        default_config: None,
         dotenv,
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {
         project.config = load_config(inv, &project.dir);
+        project.default_config = default_config(&project.dir, project.config.as_ref());
     }
     Ok(project)
 }
@@ -128,6 +130,25 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
         cfg.redirected = redirected;
         cfg
     }))
+}
+
+/// The project's default config (an upward search from `dir`, no redirect), when it is not the
+/// config in use (an unreadable one keeps every call production: its production Workers are
+/// unknown).
+fn default_config(
+    dir: &Path,
+    in_use: Option<&Result<Config, ConfigError>>,
+) -> Option<Result<Config, ConfigError>> {
+    let path = config::locate(dir, None, false)?;
+    let in_use = match in_use {
+        Some(Ok(c)) => Some(c.path.as_path()),
+        Some(Err(e)) => Some(e.path.as_path()),
+        None => None,
+    };
+    if in_use.is_some_and(|p| resolved(p) == resolved(&path)) {
+        return None;
+    }
+    Some(config::load(&path))
 }
 
 /// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,
