@@ -133,7 +133,20 @@ const CONFIG_DEPENDENT: &[&str] = &["deploy", "triggers deploy", "dev"];
 pub fn needs_config(inv: &Invocation) -> bool {
     inv.problems.is_empty()
         && (CONFIG_DEPENDENT.contains(&inv.path.as_str())
-            || inv.command.is_some_and(|c| c.env_scoped))
+            || inv.command.is_some_and(|c| c.env_scoped)
+            || kv_preview_write(inv))
+}
+
+/// KV writes that `--remote --preview` send to a binding's preview namespace (verified: `kv key
+/// put --binding KV --remote --preview` PUTs to the `preview_id`).
+const KV_PREVIEW_WRITES: [&str; 2] = ["kv key put", "kv bulk put"];
+
+fn kv_preview_write(inv: &Invocation) -> bool {
+    KV_PREVIEW_WRITES.contains(&inv.path.as_str())
+        && inv.boolean("remote") == Some(true)
+        && inv.boolean("preview") == Some(true)
+        && inv.value("binding").is_some()
+        && !inv.has("namespace-id")
 }
 
 /// The class so far: rules may lower it (a non-production target) before the severity rules
@@ -294,10 +307,21 @@ pub fn classify(
         if legacy_remote {
             facts.push("the project's wrangler is not version 4: its data commands are remote unless --local".into());
         }
+        let (local, remote_flag) = (inv.boolean("local"), inv.boolean("remote"));
         let remote = legacy_remote
-            || inv.boolean("remote") == Some(true)
-            || inv.boolean("local") == Some(false)
-            || inv.boolean("preview") == Some(true);
+            || if row.path.starts_with("d1 ") {
+                // d1 goes remote only with --remote, or --preview (which wrangler rejects without
+                // --remote); `--local=false`/`--no-local` leave it local (`executeSql`).
+                remote_flag == Some(true) || inv.boolean("preview") == Some(true)
+            } else if data_command {
+                // kv and r2: wrangler's `isLocal` (local unless --remote or --local=false); their
+                // --preview picks the preview namespace, not the remote.
+                remote_flag == Some(true) || (local == Some(false) && remote_flag != Some(false))
+            } else {
+                remote_flag == Some(true)
+                    || local == Some(false)
+                    || inv.boolean("preview") == Some(true)
+            };
         if remote {
             let class = row.when_remote.unwrap_or(Class::Production);
             v.set(
@@ -396,6 +420,18 @@ pub fn classify(
                 "`dev --tunnel` publishes the dev server on a public tunnel URL".into(),
             );
         }
+        "dev" if v.class == Class::Local && inv.values("config").len() > 1 => {
+            facts.push(format!(
+                "several configs: {}",
+                inv.values("config").join(", ")
+            ));
+            v.set(
+                Class::Preview,
+                "dev-several-configs",
+                "`dev` with several configs runs Workers whose remote bindings we do not read"
+                    .into(),
+            );
+        }
         "dev" if v.class == Class::Local => match config {
             Some(Ok(cfg)) if cfg.effective(&environment).has_remote_binding() => {
                 facts.push("a binding is marked \"remote\": true".into());
@@ -415,6 +451,31 @@ pub fn classify(
             }
             _ => {}
         },
+        // `PATCH .../workers/<name>/versions/latest`: a new version with the change, not
+        // deployed (verified; wrangler says to run `versions deploy`), like `versions upload`.
+        "versions secret put" | "versions secret bulk" | "versions secret delete"
+            if v.class == Class::Production =>
+        {
+            v.set(
+                Class::Preview,
+                "version-not-deployed",
+                format!("`{}` creates a new version without deploying it", row.path),
+            );
+        }
+        // Pages knows two environments; `--env preview` patches `deployment_configs.preview`
+        // (verified). Only the flag counts: anything else is production or an error.
+        "pages secret put" | "pages secret bulk" | "pages secret delete"
+            if v.class == Class::Production && inv.value("env") == Some("preview") =>
+        {
+            v.set(
+                Class::Preview,
+                "pages-preview-environment",
+                format!(
+                    "`{}` --env preview changes the Pages project's preview environment",
+                    row.path
+                ),
+            );
+        }
         "deploy" | "triggers deploy" => v.set(
             Class::Production,
             &format!("cmd:{}", row.path),
@@ -455,6 +516,36 @@ pub fn classify(
             let what = resource.strip_prefix(PRODUCTION_DATA).unwrap_or(resource);
             let why = format!("`{}` on the environment {environment:?} {what}", row.path);
             v.set(Class::Production, "production-data", why);
+        }
+    }
+    if v.class == Class::Production
+        && kv_preview_write(inv)
+        && let Some(Ok(cfg)) = config
+        && let Some(binding) = inv.value("binding")
+    {
+        match cfg.effective(&environment).kv_preview_id(binding) {
+            Some(id) => {
+                let production = production_environments_of(cfg, targets).iter().any(|e| {
+                    cfg.effective(e)
+                        .stateful_resources(None)
+                        .contains(&("KV namespace", id.clone()))
+                });
+                if production {
+                    facts.push(format!(
+                        "{PRODUCTION_DATA}the preview namespace {id:?} of {binding} is a production environment's KV namespace"
+                    ));
+                } else {
+                    v.set(
+                        Class::Preview,
+                        "kv-preview-namespace",
+                        format!(
+                            "`{}` --preview writes the preview namespace {id:?} of {binding}",
+                            row.path
+                        ),
+                    );
+                }
+            }
+            None => facts.push(format!("{binding} has no preview_id in the config")),
         }
     }
     if matches!(row.path, "deploy" | "triggers deploy") {
@@ -604,6 +695,17 @@ fn non_production_target(
     ))
 }
 
+/// One thing a deploy does besides code: the config fact, what to call it, the class it raises
+/// to, the rule id, why, and whether `triggers deploy` does it too.
+type Raise = (
+    Vec<String>,
+    &'static str,
+    Class,
+    &'static str,
+    &'static str,
+    bool,
+);
+
 /// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
 /// addresses (dns), deleted Durable Object classes (migration), a dispatch namespace.
 fn deploy_raises(
@@ -665,16 +767,19 @@ fn deploy_raises(
                     format!("`{path}` publishes {from} ({})", list.join(", ")),
                 );
             }
-            // What a deploy (not `triggers deploy`) does besides code, one row each: the config
-            // fact, the class it raises to, the rule id and why.
-            if path == "deploy" {
-                let rows: [(Vec<String>, &str, Class, &str, &str); 4] = [
+            // What a deploy does besides code, one row each: the config fact, the class it
+            // raises to, the rule id, why, and whether `triggers deploy` does it too (it
+            // registers Workflows and applies Email Routing addresses, verified with wrangler
+            // 4.164; it uploads no code, so no Durable Object migration).
+            {
+                let rows: [Raise; 4] = [
                     (
                         eff.addresses(),
                         "email addresses",
                         Class::Dns,
                         "email-addresses",
                         "deploy changes Email Routing rules",
+                        true,
                     ),
                     (
                         eff.deleted_classes(),
@@ -682,6 +787,7 @@ fn deploy_raises(
                         Class::Migration,
                         "deleted-classes",
                         "deploy deletes Durable Object classes and their data",
+                        false,
                     ),
                     (
                         eff.transferred_classes(),
@@ -689,6 +795,7 @@ fn deploy_raises(
                         Class::Migration,
                         "transferred-classes",
                         "deploy moves Durable Object classes and their data from another Worker",
+                        false,
                     ),
                     (
                         eff.workflows(),
@@ -696,12 +803,13 @@ fn deploy_raises(
                         Class::Production,
                         "workflows",
                         "deploy claims account-wide Workflow names, which may belong to the production Worker",
+                        true,
                     ),
                 ];
-                for (found, what, class, rule, why) in rows {
-                    if !found.is_empty() {
+                for (found, what, class, rule, why, triggers_too) in rows {
+                    if !found.is_empty() && (path == "deploy" || triggers_too) {
                         facts.push(format!("{what}: {}", found.join(", ")));
-                        v.raise(class, rule, why.to_owned());
+                        v.raise(class, rule, why.replacen("deploy", path, 1));
                     }
                 }
             }
@@ -711,24 +819,126 @@ fn deploy_raises(
     published
 }
 
-/// Whether every statement of a SQL text only reads: `SELECT`, `EXPLAIN`, or a `PRAGMA` without
-/// an assignment. Anything else (including `WITH`, which can end in a write) counts as a write.
+/// Whether every statement of a SQL text only reads: `SELECT`, `VALUES`, `EXPLAIN`, a `WITH`
+/// whose main statement (the first keyword outside parentheses after the common table
+/// expressions) is a `SELECT`, or a `PRAGMA` that reads ([`READ_PRAGMAS`] with an argument; any
+/// other without an argument or assignment, except [`WRITE_PRAGMAS`]). Anything else counts as a
+/// write.
 #[must_use]
 pub fn sql_is_read_only(sql: &str) -> bool {
     let statements = split_sql(sql);
-    !statements.is_empty()
-        && statements.iter().all(|stmt| {
-            let upper = stmt.to_ascii_uppercase();
-            let first = upper
-                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                .find(|w| !w.is_empty())
-                .unwrap_or("");
-            match first {
-                "SELECT" | "EXPLAIN" => true,
-                "PRAGMA" => !stmt.contains('=') && !upper.contains('('),
-                _ => false,
+    !statements.is_empty() && statements.iter().all(|stmt| statement_reads(stmt))
+}
+
+/// Pragmas that only read even with an argument (`PRAGMA table_info(t)`).
+const READ_PRAGMAS: [&str; 10] = [
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+];
+
+/// Pragmas that write with no argument (`PRAGMA optimize` runs ANALYZE and stores statistics).
+const WRITE_PRAGMAS: [&str; 4] = [
+    "optimize",
+    "incremental_vacuum",
+    "wal_checkpoint",
+    "shrink_memory",
+];
+
+/// The words of a statement outside quotes, each with its parenthesis depth.
+fn words_with_depth(stmt: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut word = String::new();
+    let mut chars = stmt.chars();
+    let flush = |word: &mut String, out: &mut Vec<(String, usize)>, depth: usize| {
+        if !word.is_empty() {
+            out.push((std::mem::take(word).to_ascii_uppercase(), depth));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                flush(&mut word, &mut out, depth);
+                let close = if c == '[' { ']' } else { c };
+                for d in chars.by_ref() {
+                    if d == close {
+                        break;
+                    }
+                }
+                out.push(("<quoted>".to_owned(), depth));
             }
-        })
+            '(' => {
+                flush(&mut word, &mut out, depth);
+                depth += 1;
+            }
+            ')' => {
+                flush(&mut word, &mut out, depth);
+                depth = depth.saturating_sub(1);
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => word.push(c),
+            _ => flush(&mut word, &mut out, depth),
+        }
+    }
+    flush(&mut word, &mut out, depth);
+    out
+}
+
+fn statement_reads(stmt: &str) -> bool {
+    let words = words_with_depth(stmt);
+    let Some((first, _)) = words.first() else {
+        return false;
+    };
+    match first.as_str() {
+        "SELECT" | "EXPLAIN" | "VALUES" => true,
+        "WITH" => words
+            .iter()
+            .skip(1)
+            .filter(|(_, depth)| *depth == 0)
+            .map(|(w, _)| w.as_str())
+            .find(|w| {
+                matches!(
+                    *w,
+                    "SELECT" | "VALUES" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE"
+                )
+            })
+            .is_some_and(|w| w == "SELECT" || w == "VALUES"),
+        "PRAGMA" => {
+            if stmt.contains('=') {
+                return false;
+            }
+            // `PRAGMA [schema.]name[(arg)]`
+            let rest = stmt[6..].trim_start();
+            let head: String = rest
+                .chars()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric() || *c == '_' || *c == '.' || c.is_whitespace()
+                })
+                .collect();
+            let name = head
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let has_argument = rest[head.len()..].trim_start().starts_with('(');
+            if has_argument {
+                READ_PRAGMAS.contains(&name.as_str())
+            } else {
+                !name.is_empty()
+                    && !name.contains(char::is_whitespace)
+                    && !WRITE_PRAGMAS.contains(&name.as_str())
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Statements of a SQL text with comments removed, split on `;` outside quotes.
@@ -800,7 +1010,9 @@ mod tests {
             );
             assert_eq!(op.command, row.path);
             assert!(
-                op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
+                op.rule.starts_with("cmd:")
+                    || op.rule.starts_with("pages-")
+                    || op.rule == "version-not-deployed",
                 "{}: {}",
                 row.path,
                 op.rule
@@ -809,6 +1021,9 @@ mod tests {
             // (absent here) has routes.
             let expected = if row.path == "triggers deploy" {
                 Class::Production
+            } else if row.path.starts_with("versions secret ") && row.path != "versions secret list"
+            {
+                Class::Preview
             } else {
                 row.class
             };
@@ -824,6 +1039,11 @@ mod tests {
             "EXPLAIN QUERY PLAN SELECT 1",
             "PRAGMA table_list",
             "-- c\nSELECT ';'",
+            "PRAGMA table_info(t)",
+            "PRAGMA index_list('t')",
+            "pragma main.table_info(\"t\")",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "WITH RECURSIVE c(n) AS (VALUES(1) UNION ALL SELECT n+1 FROM c WHERE n<5) SELECT n FROM c",
         ] {
             assert!(sql_is_read_only(sql), "{sql}");
         }
@@ -837,6 +1057,12 @@ mod tests {
             "",
             "/* SELECT */ UPDATE t SET a=1",
             "PRAGMA optimize(0x10002)",
+            "PRAGMA optimize",
+            "PRAGMA foreign_keys(OFF)",
+            "PRAGMA user_version(5)",
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+            "WITH x AS (SELECT ')') DELETE FROM t",
+            "WITH x AS (SELECT 1) UPDATE t SET a = (SELECT 1)",
         ] {
             assert!(!sql_is_read_only(sql), "{sql}");
         }

@@ -110,7 +110,9 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
 /// The config wrangler would use for `inv`, from where wrangler searches for it.
 fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigError>> {
     // wrangler searches for the config from the directory of a script argument (`path.dirname`;
-    // also given as the hidden `--script` flag), else from the working directory.
+    // also given as the hidden `--script` flag), else from the working directory. Its find-up
+    // resolves that directory against itself (`path.resolve(d, d)`), so `deploy sub/index.js`
+    // starts at `sub/sub` and goes up (verified with wrangler 4.164: a config in `sub/sub` wins).
     let script = inv
         .positionals
         .first()
@@ -118,12 +120,14 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
         .or_else(|| inv.value("script"));
     let search_from = match (inv.path.as_str(), script) {
         ("deploy" | "dev" | "versions upload" | "preview", Some(script)) if !inv.has("config") => {
-            resolved(&dir.join(Path::new(script).parent().unwrap_or(Path::new(""))))
+            let leaf = Path::new(script).parent().unwrap_or(Path::new(""));
+            resolved(&dir.join(leaf).join(leaf))
         }
         _ => dir.to_path_buf(),
     };
     let redirect = inv.command.is_some_and(|c| c.config_redirect);
-    let flag = inv.value("config");
+    // With several `--config` (dev, types), the first is the Worker being run.
+    let flag = inv.values("config").first().copied();
     let found = config::locate(&search_from, flag, redirect)?;
     let redirected = redirect && config::locate(&search_from, flag, false).as_ref() != Some(&found);
     Some(config::load(&found).map(|mut cfg| {

@@ -273,7 +273,12 @@ pub fn parse(args: &[OsString]) -> Invocation {
     inv.path = path;
     inv.command = leaf;
     for name in SINGLE_VALUE {
-        if inv.flags.iter().filter(|f| f.name == *name).count() > 1 {
+        // wrangler lets `dev`, `types` and `pages dev` take several `--config` (its
+        // `demandSingleValue("config", ...)` exception; verified: `types -c a -c b` runs and
+        // `deploy -c a -c b` is rejected).
+        let several_allowed =
+            *name == "config" && matches!(inv.path.as_str(), "dev" | "types" | "pages dev");
+        if !several_allowed && inv.flags.iter().filter(|f| f.name == *name).count() > 1 {
             inv.problems.push(Problem::Repeated(name));
         }
     }

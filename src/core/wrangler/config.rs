@@ -354,6 +354,18 @@ impl<'a> Effective<'a> {
         out
     }
 
+    /// The `preview_id` of this environment's KV binding `binding` (what `kv ... --preview`
+    /// writes).
+    #[must_use]
+    pub fn kv_preview_id(&self, binding: &str) -> Option<String> {
+        list_at(self.bindings_scope(), "kv_namespaces")
+            .find(|b| b.get("binding").and_then(Value::as_str) == Some(binding))?
+            .get("preview_id")?
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+    }
+
     /// The Workers that this environment's Durable Object bindings name with `script_name`.
     #[must_use]
     pub fn durable_object_scripts(&self) -> Vec<(String, String)> {
