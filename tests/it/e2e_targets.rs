@@ -25,7 +25,7 @@ const INDEX_JS: &str = "import { WorkflowEntrypoint } from \"cloudflare:workers\
 export class Orders extends WorkflowEntrypoint { async run() {} }\n\
 export default { async fetch() { return new Response(\"ok\"); } };\n";
 
-/// A temp dir with `home/.config` (XDG_CONFIG_HOME, holding the OAuth login) and `work/`.
+/// A temp dir with `home/.config` (`XDG_CONFIG_HOME`, holding the OAuth login) and `work/`.
 struct Sandbox {
     root: tempfile::TempDir,
 }
