@@ -485,7 +485,9 @@ pub fn classify(
     }
     if row.env_scoped && v.class == Class::Production && !row.destructive {
         if production_env {
-            if targets.environment_kind(&environment) == EnvKind::Undeclared {
+            if !environment.is_empty()
+                && targets.environment_kind(&environment) == EnvKind::Undeclared
+            {
                 facts.push(format!(
                     "the environment {environment:?} is in neither production_environments nor preview_environments: production (fail closed); if it is not production, add it to \"preview_environments\" in safe-wrangler.jsonc"
                 ));
@@ -493,7 +495,7 @@ pub fn classify(
                     Class::Production,
                     "undeclared-environment",
                     format!(
-                        "`{}` targets the environment {environment:?}, which the policy does not declare non-production (declare it in preview_environments if it is not production)",
+                        "`{}` targets the environment {environment:?}, which the policy does not declare non-production (if it is not, add it to \"preview_environments\" in safe-wrangler.jsonc)",
                         row.path
                     ),
                 );

@@ -836,4 +836,44 @@ mod tests {
         let p = combine(Some(("u".into(), unlocked)), Some(("p".into(), project)));
         assert_eq!(p.targets.production_environments, vec!["live".to_owned()]);
     }
+
+    #[test]
+    fn a_locked_project_can_only_shrink_the_non_production_names() {
+        let user = PolicyFile {
+            preview_environments: Some(vec!["staging".into(), "calibration".into()]),
+            lock_project_policy: Some(true),
+            ..PolicyFile::default()
+        };
+        let project = PolicyFile {
+            preview_environments: Some(vec!["staging".into(), "mainnet".into()]),
+            production_workers: Some(vec!["legacy".into()]),
+            ..PolicyFile::default()
+        };
+        let p = combine(
+            Some(("u".into(), user.clone())),
+            Some(("p".into(), project.clone())),
+        );
+        assert_eq!(p.targets.preview_environments, vec!["staging".to_owned()]);
+        assert_eq!(p.targets.production_workers, vec!["legacy".to_owned()]);
+        assert!(p.targets.is_production_environment("mainnet"));
+        assert!(p.targets.is_production_environment("calibration"));
+        assert!(!p.targets.is_production_environment("staging"));
+        let mut unlocked = user;
+        unlocked.lock_project_policy = None;
+        let p = combine(Some(("u".into(), unlocked)), Some(("p".into(), project)));
+        assert!(!p.targets.is_production_environment("mainnet"));
+        // Listed in both: production wins.
+        let both = combine(
+            None,
+            Some((
+                "p".into(),
+                PolicyFile {
+                    production_environments: Some(vec!["qa".into()]),
+                    ..PolicyFile::default()
+                },
+            )),
+        );
+        assert!(both.targets.is_production_environment("qa"));
+        assert!(both.targets.is_production_environment(""));
+    }
 }

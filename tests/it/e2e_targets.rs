@@ -237,7 +237,7 @@ fn e2e_targets_undeclared_environment_is_production() {
         e["why"]
             .as_str()
             .unwrap()
-            .contains("declare it in preview_environments"),
+            .contains("add it to \"preview_environments\" in safe-wrangler.jsonc"),
         "{e}"
     );
     let f = fake(false);
