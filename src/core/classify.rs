@@ -137,6 +137,15 @@ pub fn needs_config(inv: &Invocation) -> bool {
             || kv_preview_write(inv))
 }
 
+/// Whether wrangler hands this `deploy` to `OpenNext` (in an `OpenNext` project): not with
+/// `--config`, `--dry-run` or `--autoconfig=false` (wrangler's `deploy` handler).
+fn open_next_delegates(inv: &Invocation) -> bool {
+    inv.path == "deploy"
+        && !inv.has("config")
+        && inv.boolean("dry-run") != Some(true)
+        && inv.boolean("autoconfig") != Some(false)
+}
+
 /// KV writes that `--remote --preview` send to a binding's preview namespace (verified: `kv key
 /// put --binding KV --remote --preview` PUTs to the `preview_id`).
 const KV_PREVIEW_WRITES: [&str; 2] = ["kv key put", "kv bulk put"];
@@ -173,21 +182,48 @@ impl Verdict {
 /// Classifies one call. `config` is the wrangler config the call would use (when
 /// [`needs_config`] asked for it): `None` when there is none.
 #[must_use]
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
 pub fn classify(
     inv: &Invocation,
     cloudflare_env: Option<&str>,
     name_override: Option<&str>,
     legacy_wrangler: bool,
+    open_next: bool,
     config: Option<&Result<Config, ConfigError>>,
     default_config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
 ) -> Operation {
+    let delegated = open_next && open_next_delegates(inv);
+    // Handed to OpenNext, a `--env` before `deploy` is dropped (verified: `--env staging deploy
+    // --minify` runs `opennextjs-cloudflare deploy --minify`).
+    let env_dropped = delegated
+        && inv
+            .flags
+            .iter()
+            .position(|f| f.name == "env")
+            .is_some_and(|i| i < inv.flags_before_command);
     let environment = match inv.value("env") {
-        Some(e) => e.to_owned(),
-        None if inv.has("env") => String::new(),
-        None => cloudflare_env.unwrap_or_default().to_owned(),
+        Some(e) if !env_dropped => e.to_owned(),
+        None if inv.has("env") && !env_dropped => String::new(),
+        _ => cloudflare_env.unwrap_or_default().to_owned(),
     };
+    let mut facts = Vec::new();
+    if delegated {
+        facts.push(
+            "OpenNext project: wrangler hands the deploy to `opennextjs-cloudflare deploy` with the words after `deploy`"
+                .to_owned(),
+        );
+    }
+    if env_dropped {
+        facts.push(format!(
+            "the --env given before `deploy` does not reach OpenNext: it deploys {}",
+            if environment.is_empty() {
+                "the top level".to_owned()
+            } else {
+                format!("{environment:?} (CLOUDFLARE_ENV)")
+            }
+        ));
+    }
     let command = if inv.path.is_empty() {
         inv.positionals
             .first()
@@ -196,7 +232,6 @@ pub fn classify(
     } else {
         inv.path.clone()
     };
-    let mut facts = Vec::new();
     let mut routes = Vec::new();
     let op = |v: Verdict, destructive: bool, facts: Vec<String>, routes: Vec<String>| Operation {
         class: v.class,
@@ -1006,6 +1041,7 @@ mod tests {
                 None,
                 None,
                 false,
+                false,
                 None,
                 None,
                 &Targets::default(),
@@ -1077,6 +1113,7 @@ mod tests {
             None,
             None,
             false,
+            false,
             None,
             None,
             &Targets::default(),
@@ -1086,6 +1123,7 @@ mod tests {
             &parse(&[OsString::from("deploy")]),
             None,
             None,
+            false,
             false,
             None,
             None,

@@ -88,6 +88,12 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         env_file_selection(world, inv).as_deref(),
         |p| files.read(p),
     );
+    let open_next = inv.path == "deploy"
+        && world
+            .env
+            .get("OPEN_NEXT_DEPLOY")
+            .is_none_or(std::ffi::OsStr::is_empty)
+        && is_open_next_project(&dir);
     let mut project = Project {
         dir,
         policy,
@@ -95,6 +101,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         cloudflare_env,
         name_override,
         legacy_wrangler,
+        open_next,
         config: None,
         default_config: None,
         dotenv,
@@ -134,6 +141,29 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
         cfg.redirected = redirected;
         cfg
     }))
+}
+
+/// wrangler's `isOpenNextProject(process.cwd())`: a `next.config.(m|c)?(ts|js)` and an
+/// `open-next.config.(ts|js)` in the directory, and `@opennextjs/cloudflare` installed there.
+fn is_open_next_project(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let next = names.iter().any(|n| {
+        n.strip_prefix("next.config.")
+            .is_some_and(|ext| matches!(ext, "ts" | "js" | "mts" | "mjs" | "cts" | "cjs"))
+    });
+    let open_next = names
+        .iter()
+        .any(|n| n == "open-next.config.ts" || n == "open-next.config.js");
+    next && open_next
+        && dir
+            .join("node_modules/@opennextjs/cloudflare/package.json")
+            .is_file()
 }
 
 /// The project's default config (an upward search from `dir`, no redirect), when it is not the

@@ -805,6 +805,7 @@ fn deploy_class(
         None,
         None,
         false,
+        false,
         config,
         None,
         targets,

@@ -98,6 +98,9 @@ pub struct Invocation {
     pub problems: Vec<Problem>,
     /// Index in argv of the first bare `--`, if any: anything we add to argv goes before it.
     pub end_of_options: Option<usize>,
+    /// How many of `flags` came before the first command word (`--env staging deploy`): a
+    /// deploy handed to `OpenNext` passes on only the words after `deploy`.
+    pub flags_before_command: usize,
 }
 
 impl Invocation {
@@ -244,6 +247,9 @@ pub fn parse(args: &[OsString]) -> Invocation {
             } else {
                 format!("{path} {word}")
             };
+            if path.is_empty() {
+                inv.flags_before_command = inv.flags.len();
+            }
             match node(&candidate) {
                 Some(Node::Namespace) => {
                     path = candidate;
