@@ -1107,6 +1107,37 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_named_explicitly_is_the_one_wrangler_uses() {
+        let inv = |words: &[&str]| parse(&words.iter().map(OsString::from).collect::<Vec<_>>());
+        // `preview --name` names a Preview; its Worker is `--worker-name`.
+        assert_eq!(
+            explicit_worker(&inv(&["preview", "--name", "pr-1"]), None),
+            None
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["preview", "--worker-name", "app"]), None),
+            Some("app")
+        );
+        // WRANGLER_CI_OVERRIDE_NAME beats --name in deploy and versions upload only.
+        assert_eq!(
+            explicit_worker(&inv(&["deploy", "--name", "a"]), Some("ci")),
+            Some("ci")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["versions", "upload"]), Some("ci")),
+            Some("ci")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["secret", "put", "K", "--name", "a"]), Some("ci")),
+            Some("a")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["secret", "put", "K"]), Some("ci")),
+            None
+        );
+    }
+
+    #[test]
     fn rules_are_named() {
         let op = classify(
             &parse(&[OsString::from("publish")]),
