@@ -269,9 +269,8 @@ fn e2e_targets_triggers_deploy_claims_workflows_and_email() {
         "env": { "staging": { "name": "shop-staging" } }
     }));
     let f = fake(true);
-    // Email Routing's plan is not modelled by the fake, so wrangler stops after asking for it;
-    // what matters is what it sent.
-    let _ = s.wrangler(&f, &["triggers", "deploy", "--env", "staging"]);
+    s.wrangler(&f, &["triggers", "deploy", "--env", "staging"])
+        .assert_success(&f.report());
     let reqs = f.requests();
     assert_eq!(
         workflow_puts(&reqs),
@@ -287,6 +286,15 @@ fn e2e_targets_triggers_deploy_claims_workflows_and_email() {
         plan.body.contains("support@example.com") && plan.body.contains("shop-staging"),
         "{}",
         plan.body
+    );
+    let rule = reqs
+        .iter()
+        .find(|r| r.method == "POST" && r.route == "email_routing_rule")
+        .unwrap_or_else(|| panic!("no Email Routing rule created:\n{}", f.report()));
+    assert!(
+        rule.body.contains("support@example.com") && rule.body.contains("shop-staging"),
+        "the rule does not send support@example.com to the staging Worker: {}",
+        rule.body
     );
 
     let e = s.explain(&["triggers", "deploy", "--env", "staging"]);
