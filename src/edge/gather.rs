@@ -88,6 +88,9 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         env_file_selection(world, inv).as_deref(),
         |p| files.read(p),
     );
+    // Only the real OPEN_NEXT_DEPLOY counts here; wrangler also fills it from the `.env` files it
+    // loads (one that sets it keeps the --env wrangler reads, so ignoring it can only
+    // over-block). NOTE for the dotenv port (issue 11 items 1-2): read it with the new loader.
     let open_next = inv.path == "deploy"
         && world
             .env
