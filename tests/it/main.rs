@@ -9,6 +9,7 @@ mod cases;
 mod doctor;
 mod e2e;
 mod e2e_guard;
+mod e2e_targets;
 mod fake_api;
 mod faults;
 mod hook;
