@@ -26,8 +26,16 @@ pub struct Project {
     pub name_override: Option<String>,
     /// The installed wrangler is not wrangler 4 (its data commands default to remote).
     pub legacy_wrangler: bool,
+    /// The working directory is an `OpenNext` project (`next.config.*`, `open-next.config.*` and
+    /// `@opennextjs/cloudflare` installed there) and `OPEN_NEXT_DEPLOY` is unset: wrangler hands
+    /// `deploy` to `opennextjs-cloudflare deploy` with the words after `deploy`.
+    pub open_next: bool,
     /// The config consulted, or why it could not be read; `None` when none was needed or found.
     pub config: Option<Result<Config, ConfigError>>,
+    /// The project's default config (found from the working directory without `--config` or a
+    /// redirect), when the config consulted is another file: its production Workers and data
+    /// stay production whatever config a call points at.
+    pub default_config: Option<Result<Config, ConfigError>>,
     /// What to do about the `.env` files wrangler would load (a credential in one the user named
     /// with `--env-file` is a refusal).
     pub dotenv: DotenvPlan,
@@ -98,7 +106,9 @@ pub fn operation(inv: &Invocation, project: &Project) -> Operation {
         project.cloudflare_env.as_deref(),
         project.name_override.as_deref(),
         project.legacy_wrangler,
+        project.open_next,
         project.config.as_ref(),
+        project.default_config.as_ref(),
         &project.policy.targets,
     )
 }

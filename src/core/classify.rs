@@ -50,14 +50,69 @@ pub struct Operation {
 pub struct Targets {
     /// Environment names whose remote writes are production; "" is the top level.
     pub production_environments: Vec<String>,
+    /// Environment names declared non-production. An environment in neither list is production
+    /// (fail closed: `mainnet`, `live`, `eu` are not names we can guess about).
+    pub preview_environments: Vec<String>,
+    /// Worker names that are production whatever environment deploys them (beside the Workers
+    /// of the config's production environments).
+    pub production_workers: Vec<String>,
     /// Pages branches whose deploys are production.
     pub pages_production_branches: Vec<String>,
+}
+
+/// The conventional names of non-production environments (the default `preview_environments`).
+pub const DEFAULT_PREVIEW_ENVIRONMENTS: [&str; 9] = [
+    "staging",
+    "stage",
+    "dev",
+    "development",
+    "preview",
+    "test",
+    "testing",
+    "qa",
+    "sandbox",
+];
+
+/// How an environment is known to be production or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    /// Listed in `production_environments` (the top level by default).
+    Production,
+    /// Listed in `preview_environments` and not in `production_environments`.
+    Preview,
+    /// In neither list: production, and the user should declare it.
+    Undeclared,
+}
+
+impl Targets {
+    /// Whether `env` is declared production, declared non-production, or neither (production).
+    #[must_use]
+    pub fn environment_kind(&self, env: &str) -> EnvKind {
+        if self.production_environments.iter().any(|e| e == env) {
+            EnvKind::Production
+        } else if self.preview_environments.iter().any(|e| e == env) {
+            EnvKind::Preview
+        } else {
+            EnvKind::Undeclared
+        }
+    }
+
+    /// Whether `env` is production: declared so, or not declared non-production.
+    #[must_use]
+    pub fn is_production_environment(&self, env: &str) -> bool {
+        self.environment_kind(env) != EnvKind::Preview
+    }
 }
 
 impl Default for Targets {
     fn default() -> Targets {
         Targets {
             production_environments: vec![String::new(), "production".into(), "prod".into()],
+            preview_environments: DEFAULT_PREVIEW_ENVIRONMENTS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+            production_workers: Vec::new(),
             // `production` is what wrangler suggests as the production branch when it cannot
             // read one from git; the real one is the Pages project's setting on Cloudflare.
             pages_production_branches: vec![
@@ -78,7 +133,29 @@ const CONFIG_DEPENDENT: &[&str] = &["deploy", "triggers deploy", "dev"];
 pub fn needs_config(inv: &Invocation) -> bool {
     inv.problems.is_empty()
         && (CONFIG_DEPENDENT.contains(&inv.path.as_str())
-            || inv.command.is_some_and(|c| c.env_scoped))
+            || inv.command.is_some_and(|c| c.env_scoped)
+            || kv_preview_write(inv))
+}
+
+/// Whether wrangler hands this `deploy` to `OpenNext` (in an `OpenNext` project): not with
+/// `--config`, `--dry-run` or `--autoconfig=false` (wrangler's `deploy` handler).
+fn open_next_delegates(inv: &Invocation) -> bool {
+    inv.path == "deploy"
+        && !inv.has("config")
+        && inv.boolean("dry-run") != Some(true)
+        && inv.boolean("autoconfig") != Some(false)
+}
+
+/// KV writes that `--remote --preview` send to a binding's preview namespace (verified: `kv key
+/// put --binding KV --remote --preview` PUTs to the `preview_id`).
+const KV_PREVIEW_WRITES: [&str; 2] = ["kv key put", "kv bulk put"];
+
+fn kv_preview_write(inv: &Invocation) -> bool {
+    KV_PREVIEW_WRITES.contains(&inv.path.as_str())
+        && inv.boolean("remote") == Some(true)
+        && inv.boolean("preview") == Some(true)
+        && inv.value("binding").is_some()
+        && !inv.has("namespace-id")
 }
 
 /// The classifier's rules. Ids are stable: explain, refusals, the audit log and the corpus
@@ -108,8 +185,14 @@ pub enum Rule {
     DevNamedTunnel,
     DevQuickTunnel,
     DevRemoteBinding,
+    DevSeveralConfigs,
     ConfigUnreadable,
+    VersionNotDeployed,
+    PagesPreviewEnvironment,
+    UndeclaredEnvironment,
     NonProductionEnvironment,
+    ProductionData,
+    KvPreviewNamespace,
     CliRoutes,
     DispatchNamespace,
     ConfigRoutes,
@@ -121,7 +204,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule besides the per-command ones.
-    pub const FIXED: [Rule; 28] = [
+    pub const FIXED: [Rule; 34] = [
         Rule::UnknownShape,
         Rule::TemporaryAccount,
         Rule::TypescriptConfig,
@@ -141,8 +224,14 @@ impl Rule {
         Rule::DevNamedTunnel,
         Rule::DevQuickTunnel,
         Rule::DevRemoteBinding,
+        Rule::DevSeveralConfigs,
         Rule::ConfigUnreadable,
+        Rule::VersionNotDeployed,
+        Rule::PagesPreviewEnvironment,
+        Rule::UndeclaredEnvironment,
         Rule::NonProductionEnvironment,
+        Rule::ProductionData,
+        Rule::KvPreviewNamespace,
         Rule::CliRoutes,
         Rule::DispatchNamespace,
         Rule::ConfigRoutes,
@@ -193,6 +282,12 @@ impl Rule {
             Rule::DeletedClasses => "deleted-classes",
             Rule::TransferredClasses => "transferred-classes",
             Rule::Workflows => "workflows",
+            Rule::DevSeveralConfigs => "dev-several-configs",
+            Rule::VersionNotDeployed => "version-not-deployed",
+            Rule::PagesPreviewEnvironment => "pages-preview-environment",
+            Rule::UndeclaredEnvironment => "undeclared-environment",
+            Rule::ProductionData => "production-data",
+            Rule::KvPreviewNamespace => "kv-preview-namespace",
         }
     }
 }
@@ -221,20 +316,48 @@ impl Verdict {
 /// Classifies one call. `config` is the wrangler config the call would use (when
 /// [`needs_config`] asked for it): `None` when there is none.
 #[must_use]
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
 pub fn classify(
     inv: &Invocation,
     cloudflare_env: Option<&str>,
     name_override: Option<&str>,
     legacy_wrangler: bool,
+    open_next: bool,
     config: Option<&Result<Config, ConfigError>>,
+    default_config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
 ) -> Operation {
+    let delegated = open_next && open_next_delegates(inv);
+    // Handed to OpenNext, a `--env` before `deploy` is dropped (verified: `--env staging deploy
+    // --minify` runs `opennextjs-cloudflare deploy --minify`).
+    let env_dropped = delegated
+        && inv
+            .flags
+            .iter()
+            .position(|f| f.name == "env")
+            .is_some_and(|i| i < inv.flags_before_command);
     let environment = match inv.value("env") {
-        Some(e) => e.to_owned(),
-        None if inv.has("env") => String::new(),
-        None => cloudflare_env.unwrap_or_default().to_owned(),
+        Some(e) if !env_dropped => e.to_owned(),
+        None if inv.has("env") && !env_dropped => String::new(),
+        _ => cloudflare_env.unwrap_or_default().to_owned(),
     };
+    let mut facts = Vec::new();
+    if delegated {
+        facts.push(
+            "OpenNext project: wrangler hands the deploy to `opennextjs-cloudflare deploy` with the words after `deploy`"
+                .to_owned(),
+        );
+    }
+    if env_dropped {
+        facts.push(format!(
+            "the --env given before `deploy` does not reach OpenNext: it deploys {}",
+            if environment.is_empty() {
+                "the top level".to_owned()
+            } else {
+                format!("{environment:?} (CLOUDFLARE_ENV)")
+            }
+        ));
+    }
     let command = if inv.path.is_empty() {
         inv.positionals
             .first()
@@ -243,7 +366,6 @@ pub fn classify(
     } else {
         inv.path.clone()
     };
-    let mut facts = Vec::new();
     let mut routes = Vec::new();
     let op = |v: Verdict, destructive: bool, facts: Vec<String>, routes: Vec<String>| Operation {
         class: v.class,
@@ -354,10 +476,21 @@ pub fn classify(
         if legacy_remote {
             facts.push("the project's wrangler is not version 4: its data commands are remote unless --local".into());
         }
+        let (local, remote_flag) = (inv.boolean("local"), inv.boolean("remote"));
         let remote = legacy_remote
-            || inv.boolean("remote") == Some(true)
-            || inv.boolean("local") == Some(false)
-            || inv.boolean("preview") == Some(true);
+            || if row.path.starts_with("d1 ") {
+                // d1 goes remote only with --remote, or --preview (which wrangler rejects without
+                // --remote); `--local=false`/`--no-local` leave it local (`executeSql`).
+                remote_flag == Some(true) || inv.boolean("preview") == Some(true)
+            } else if data_command {
+                // kv and r2: wrangler's `isLocal` (local unless --remote or --local=false); their
+                // --preview picks the preview namespace, not the remote.
+                remote_flag == Some(true) || (local == Some(false) && remote_flag != Some(false))
+            } else {
+                remote_flag == Some(true)
+                    || local == Some(false)
+                    || inv.boolean("preview") == Some(true)
+            };
         if remote {
             let class = row.when_remote.unwrap_or(Class::Production);
             v.set(
@@ -383,7 +516,7 @@ pub fn classify(
             format!("`{}` with --push uploads an image", row.path),
         );
     }
-    let production_env = targets.production_environments.contains(&environment);
+    let production_env = targets.is_production_environment(&environment);
 
     match row.path {
         "d1 execute" if v.class == Class::Migration => {
@@ -456,6 +589,18 @@ pub fn classify(
                 "`dev --tunnel` publishes the dev server on a public tunnel URL".into(),
             );
         }
+        "dev" if v.class == Class::Local && inv.values("config").len() > 1 => {
+            facts.push(format!(
+                "several configs: {}",
+                inv.values("config").join(", ")
+            ));
+            v.set(
+                Class::Preview,
+                Rule::DevSeveralConfigs,
+                "`dev` with several configs runs Workers whose remote bindings we do not read"
+                    .into(),
+            );
+        }
         "dev" if v.class == Class::Local => match config {
             Some(Ok(cfg)) if cfg.effective(&environment).has_remote_binding() => {
                 facts.push("a binding is marked \"remote\": true".into());
@@ -475,6 +620,31 @@ pub fn classify(
             }
             _ => {}
         },
+        // `PATCH .../workers/<name>/versions/latest`: a new version with the change, not
+        // deployed (verified; wrangler says to run `versions deploy`), like `versions upload`.
+        "versions secret put" | "versions secret bulk" | "versions secret delete"
+            if v.class == Class::Production =>
+        {
+            v.set(
+                Class::Preview,
+                Rule::VersionNotDeployed,
+                format!("`{}` creates a new version without deploying it", row.path),
+            );
+        }
+        // Pages knows two environments; `--env preview` patches `deployment_configs.preview`
+        // (verified). Only the flag counts: anything else is production or an error.
+        "pages secret put" | "pages secret bulk" | "pages secret delete"
+            if v.class == Class::Production && inv.value("env") == Some("preview") =>
+        {
+            v.set(
+                Class::Preview,
+                Rule::PagesPreviewEnvironment,
+                format!(
+                    "`{}` --env preview changes the Pages project's preview environment",
+                    row.path
+                ),
+            );
+        }
         "deploy" | "triggers deploy" => v.set(
             Class::Production,
             Rule::Cmd(row.path),
@@ -482,27 +652,72 @@ pub fn classify(
         ),
         _ => {}
     }
-    if row.env_scoped
-        && v.class == Class::Production
-        && !row.destructive
-        && !production_env
-        && acts_on_a_non_production_worker(
+    if row.env_scoped && v.class == Class::Production && !row.destructive {
+        if production_env {
+            if !environment.is_empty()
+                && targets.environment_kind(&environment) == EnvKind::Undeclared
+            {
+                facts.push(format!(
+                    "the environment {environment:?} is in neither production_environments nor preview_environments: production (fail closed); if it is not production, add it to \"preview_environments\" in safe-wrangler.jsonc"
+                ));
+                v.set(
+                    Class::Production,
+                    Rule::UndeclaredEnvironment,
+                    format!(
+                        "`{}` targets the environment {environment:?}, which the policy does not declare non-production (if it is not, add it to \"preview_environments\" in safe-wrangler.jsonc)",
+                        row.path
+                    ),
+                );
+            }
+        } else if let Some(why) = non_production_target(
             inv,
             name_override,
             &environment,
             config,
+            default_config,
             targets,
             &mut facts,
-        )
+        ) {
+            v.set(
+                Class::Preview,
+                Rule::NonProductionEnvironment,
+                format!("`{}` {why}", row.path),
+            );
+        } else if let Some(resource) = facts.iter().find(|f| f.starts_with(PRODUCTION_DATA)) {
+            let what = resource.strip_prefix(PRODUCTION_DATA).unwrap_or(resource);
+            let why = format!("`{}` on the environment {environment:?} {what}", row.path);
+            v.set(Class::Production, Rule::ProductionData, why);
+        }
+    }
+    if v.class == Class::Production
+        && kv_preview_write(inv)
+        && let Some(Ok(cfg)) = config
+        && let Some(binding) = inv.value("binding")
     {
-        v.set(
-            Class::Preview,
-            Rule::NonProductionEnvironment,
-            format!(
-                "`{}` targets the non-production environment {environment:?}",
-                row.path
-            ),
-        );
+        match cfg.effective(&environment).kv_preview_id(binding) {
+            Some(id) => {
+                let production = production_environments_of(cfg, targets).iter().any(|e| {
+                    cfg.effective(e)
+                        .stateful_resources(None)
+                        .contains(&("KV namespace", id.clone()))
+                });
+                if production {
+                    facts.push(format!(
+                        "{PRODUCTION_DATA}the preview namespace {id:?} of {binding} is a production environment's KV namespace"
+                    ));
+                } else {
+                    v.set(
+                        Class::Preview,
+                        Rule::KvPreviewNamespace,
+                        format!(
+                            "`{}` --preview writes the preview namespace {id:?} of {binding}",
+                            row.path
+                        ),
+                    );
+                }
+            }
+            None => facts.push(format!("{binding} has no preview_id in the config")),
+        }
     }
     if matches!(row.path, "deploy" | "triggers deploy") {
         routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
@@ -510,65 +725,150 @@ pub fn classify(
     op(v, row.destructive, facts, routes)
 }
 
-/// The Worker named explicitly: `--name`, else `WRANGLER_CI_OVERRIDE_NAME` (wrangler's order; the
-/// config's name comes after both, see [`crate::core::assess::worker`]).
+/// Commands in which `WRANGLER_CI_OVERRIDE_NAME` renames the Worker: wrangler's
+/// `mergeSharedConfigArgs` (deploy, versions upload; it beats `--name` there, verified) and
+/// `resolveWorkerName` (preview, preview delete). `secret bulk --env staging` with it set still
+/// writes `<name>-staging` (verified).
+pub const CI_OVERRIDE_COMMANDS: [&str; 4] =
+    ["deploy", "versions upload", "preview", "preview delete"];
+
+/// The Worker named explicitly: `WRANGLER_CI_OVERRIDE_NAME` where wrangler reads it, else
+/// `--name` (`--worker-name` for the `preview` commands, whose `--name` names a Preview, not the
+/// Worker). The config's name comes after both, see [`crate::core::assess::worker`].
 #[must_use]
 pub fn explicit_worker<'a>(inv: &'a Invocation, name_override: Option<&'a str>) -> Option<&'a str> {
-    inv.value("name")
+    let ci = name_override
         .filter(|n| !n.is_empty())
-        .or(name_override.filter(|n| !n.is_empty()))
+        .filter(|_| CI_OVERRIDE_COMMANDS.contains(&inv.path.as_str()));
+    let flag = if inv.path == "preview" || inv.path.starts_with("preview ") {
+        "worker-name"
+    } else {
+        "name"
+    };
+    ci.or(inv.value(flag).filter(|n| !n.is_empty()))
 }
 
-/// Whether the Worker a call acts on is known and is none of the production environments'
-/// Workers: `--name`, `WRANGLER_CI_OVERRIDE_NAME` or an `[env.X] name` can point a "staging" call
-/// at the production Worker, so without the config, or with any name override, it is not.
-fn acts_on_a_non_production_worker(
+/// The start of the fact [`non_production_target`] leaves when a non-production target's
+/// bindings reach a production resource.
+const PRODUCTION_DATA: &str = "production data: ";
+
+/// The Workers of a config's production environments: the top level, every `[env.X]` the policy
+/// does not declare non-production, and the policy's production environments. A redirected
+/// (generated) config says nothing about production: its top level is whatever was built.
+fn production_workers_of(cfg: &Config, targets: &Targets) -> Vec<String> {
+    if cfg.redirected {
+        return Vec::new();
+    }
+    production_environments_of(cfg, targets)
+        .iter()
+        .filter_map(|e| cfg.worker_name(e))
+        .collect()
+}
+
+/// The production environments of a config (see [`production_workers_of`]).
+fn production_environments_of(cfg: &Config, targets: &Targets) -> Vec<String> {
+    let mut envs: Vec<String> = vec![String::new()];
+    envs.extend(cfg.environments());
+    envs.extend(targets.production_environments.iter().cloned());
+    envs.retain(|e| targets.is_production_environment(e));
+    envs.dedup();
+    envs
+}
+
+/// Why a call on the non-production environment `environment` stays preview, or `None` (then
+/// it is production, and `facts` say why): its Worker must be known and be no production
+/// environment's Worker (in the config in use, in the project's default config when `--config`
+/// or a redirect chose another, or in the policy's `production_workers`), and its stateful
+/// bindings must reach none of a production environment's resources.
+fn non_production_target(
     inv: &Invocation,
     name_override: Option<&str>,
     environment: &str,
     config: Option<&Result<Config, ConfigError>>,
+    default_config: Option<&Result<Config, ConfigError>>,
     targets: &Targets,
     facts: &mut Vec<String>,
-) -> bool {
-    let Some(Ok(cfg)) = config else { return false };
-    // A name given on the command line or by WRANGLER_CI_OVERRIDE_NAME can be any Worker, and the
-    // config (which `--config` lets the caller choose) cannot tell whether it is a production one.
-    if let Some(named) = explicit_worker(inv, name_override) {
-        facts.push(format!(
-            "the Worker is named explicitly ({named:?}): it may be a production Worker"
-        ));
-        return false;
-    }
-    // An environment that names its Worker itself can name any Worker, and the config may be one
-    // the caller chose (`--config`): it cannot vouch for that name either.
-    if let Some(own) = cfg
-        .value
-        .get("env")
-        .and_then(|e| e.get(environment))
-        .and_then(|e| e.get("name"))
-        .and_then(serde_json::Value::as_str)
-    {
-        facts.push(format!(
-            "[env.{environment}] names its Worker {own:?}: it may be a production Worker"
-        ));
-        return false;
-    }
-    let Some(worker) = cfg.worker_name(environment) else {
-        return false;
+) -> Option<String> {
+    let Some(Ok(cfg)) = config else { return None };
+    let default_config = match default_config {
+        Some(Err(e)) => {
+            facts.push(format!(
+                "the project's default config cannot be read, so its production Workers are unknown: {e}"
+            ));
+            return None;
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
     };
-    let production: Vec<String> = targets
-        .production_environments
-        .iter()
-        .filter_map(|e| cfg.worker_name(e))
-        .collect();
-    if production.contains(&worker) {
-        facts.push(format!(
-            "the Worker {worker:?} is a production environment's Worker"
-        ));
-        return false;
+    let configs: Vec<&Config> = std::iter::once(cfg).chain(default_config).collect();
+    let mut production: Vec<String> = targets.production_workers.clone();
+    for c in &configs {
+        production.extend(production_workers_of(c, targets));
     }
-    true
+    let worker = if let Some(named) = explicit_worker(inv, name_override) {
+        // A name from the command line can be any Worker: it is known only when it is the Worker
+        // of a non-production environment of the config in use.
+        let known = cfg
+            .environments()
+            .into_iter()
+            .filter(|e| !targets.is_production_environment(e))
+            .any(|e| cfg.worker_name(&e).as_deref() == Some(named));
+        if !known {
+            facts.push(format!(
+                "the Worker is named explicitly ({named:?}) and is no non-production environment's Worker in {}: it may be a production Worker",
+                cfg.path.display()
+            ));
+            return None;
+        }
+        named.to_owned()
+    } else {
+        cfg.worker_name(environment)?
+    };
+    if production.contains(&worker) {
+        facts.push(format!("the Worker {worker:?} is a production Worker"));
+        return None;
+    }
+    // Production data: the same resource bound by a production environment of any config read.
+    let eff = cfg.effective(environment);
+    let mine = eff.stateful_resources(Some(&worker));
+    for (kind, id) in &mine {
+        if *kind == "Durable Object"
+            && let Some(script) = production
+                .iter()
+                .find(|p| id.ends_with(&format!(" of the Worker {p}")))
+        {
+            facts.push(format!(
+                "{PRODUCTION_DATA}binds the Durable Object {id}, a production Worker's ({script})"
+            ));
+            return None;
+        }
+    }
+    for c in &configs {
+        for env in production_environments_of(c, targets) {
+            let theirs = c
+                .effective(&env)
+                .stateful_resources(c.worker_name(&env).as_deref());
+            if let Some((kind, id)) = mine.iter().find(|r| theirs.contains(r)) {
+                let whose = if env.is_empty() {
+                    "the top level".to_owned()
+                } else {
+                    format!("the environment {env:?}")
+                };
+                facts.push(format!(
+                    "{PRODUCTION_DATA}binds the {kind} {id:?}, which {whose} (production) also binds"
+                ));
+                return None;
+            }
+        }
+    }
+    Some(format!(
+        "targets the non-production environment {environment:?} (Worker {worker:?})"
+    ))
 }
+
+/// One thing a deploy does besides code: the config fact, what to call it, the class it raises
+/// to, the rule id, why, and whether `triggers deploy` does it too.
+type Raise = (Vec<String>, &'static str, Class, Rule, &'static str, bool);
 
 /// What a deploy publishes besides code: routes and custom domains (dns), Email Routing
 /// addresses (dns), deleted Durable Object classes (migration), a dispatch namespace.
@@ -631,16 +931,19 @@ fn deploy_raises(
                     format!("`{path}` publishes {from} ({})", list.join(", ")),
                 );
             }
-            // What a deploy (not `triggers deploy`) does besides code, one row each: the config
-            // fact, the class it raises to, the rule id and why.
-            if path == "deploy" {
-                let rows: [(Vec<String>, &str, Class, Rule, &str); 4] = [
+            // What a deploy does besides code, one row each: the config fact, the class it
+            // raises to, the rule id, why, and whether `triggers deploy` does it too (it
+            // registers Workflows and applies Email Routing addresses, verified with wrangler
+            // 4.164; it uploads no code, so no Durable Object migration).
+            {
+                let rows: [Raise; 4] = [
                     (
                         eff.addresses(),
                         "email addresses",
                         Class::Dns,
                         Rule::EmailAddresses,
                         "deploy changes Email Routing rules",
+                        true,
                     ),
                     (
                         eff.deleted_classes(),
@@ -648,6 +951,7 @@ fn deploy_raises(
                         Class::Migration,
                         Rule::DeletedClasses,
                         "deploy deletes Durable Object classes and their data",
+                        false,
                     ),
                     (
                         eff.transferred_classes(),
@@ -655,6 +959,7 @@ fn deploy_raises(
                         Class::Migration,
                         Rule::TransferredClasses,
                         "deploy moves Durable Object classes and their data from another Worker",
+                        false,
                     ),
                     (
                         eff.workflows(),
@@ -662,12 +967,13 @@ fn deploy_raises(
                         Class::Production,
                         Rule::Workflows,
                         "deploy claims account-wide Workflow names, which may belong to the production Worker",
+                        true,
                     ),
                 ];
-                for (found, what, class, rule, why) in rows {
-                    if !found.is_empty() {
+                for (found, what, class, rule, why, triggers_too) in rows {
+                    if !found.is_empty() && (path == "deploy" || triggers_too) {
                         facts.push(format!("{what}: {}", found.join(", ")));
-                        v.raise(class, rule, why.to_owned());
+                        v.raise(class, rule, why.replacen("deploy", path, 1));
                     }
                 }
             }
@@ -677,24 +983,126 @@ fn deploy_raises(
     published
 }
 
-/// Whether every statement of a SQL text only reads: `SELECT`, `EXPLAIN`, or a `PRAGMA` without
-/// an assignment. Anything else (including `WITH`, which can end in a write) counts as a write.
+/// Whether every statement of a SQL text only reads: `SELECT`, `VALUES`, `EXPLAIN`, a `WITH`
+/// whose main statement (the first keyword outside parentheses after the common table
+/// expressions) is a `SELECT`, or a `PRAGMA` that reads ([`READ_PRAGMAS`] with an argument; any
+/// other without an argument or assignment, except [`WRITE_PRAGMAS`]). Anything else counts as a
+/// write.
 #[must_use]
 pub fn sql_is_read_only(sql: &str) -> bool {
     let statements = split_sql(sql);
-    !statements.is_empty()
-        && statements.iter().all(|stmt| {
-            let upper = stmt.to_ascii_uppercase();
-            let first = upper
-                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                .find(|w| !w.is_empty())
-                .unwrap_or("");
-            match first {
-                "SELECT" | "EXPLAIN" => true,
-                "PRAGMA" => !stmt.contains('=') && !upper.contains('('),
-                _ => false,
+    !statements.is_empty() && statements.iter().all(|stmt| statement_reads(stmt))
+}
+
+/// Pragmas that only read even with an argument (`PRAGMA table_info(t)`).
+const READ_PRAGMAS: [&str; 10] = [
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+];
+
+/// Pragmas that write with no argument (`PRAGMA optimize` runs ANALYZE and stores statistics).
+const WRITE_PRAGMAS: [&str; 4] = [
+    "optimize",
+    "incremental_vacuum",
+    "wal_checkpoint",
+    "shrink_memory",
+];
+
+/// The words of a statement outside quotes, each with its parenthesis depth.
+fn words_with_depth(stmt: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut word = String::new();
+    let mut chars = stmt.chars();
+    let flush = |word: &mut String, out: &mut Vec<(String, usize)>, depth: usize| {
+        if !word.is_empty() {
+            out.push((std::mem::take(word).to_ascii_uppercase(), depth));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                flush(&mut word, &mut out, depth);
+                let close = if c == '[' { ']' } else { c };
+                for d in chars.by_ref() {
+                    if d == close {
+                        break;
+                    }
+                }
+                out.push(("<quoted>".to_owned(), depth));
             }
-        })
+            '(' => {
+                flush(&mut word, &mut out, depth);
+                depth += 1;
+            }
+            ')' => {
+                flush(&mut word, &mut out, depth);
+                depth = depth.saturating_sub(1);
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => word.push(c),
+            _ => flush(&mut word, &mut out, depth),
+        }
+    }
+    flush(&mut word, &mut out, depth);
+    out
+}
+
+fn statement_reads(stmt: &str) -> bool {
+    let words = words_with_depth(stmt);
+    let Some((first, _)) = words.first() else {
+        return false;
+    };
+    match first.as_str() {
+        "SELECT" | "EXPLAIN" | "VALUES" => true,
+        "WITH" => words
+            .iter()
+            .skip(1)
+            .filter(|(_, depth)| *depth == 0)
+            .map(|(w, _)| w.as_str())
+            .find(|w| {
+                matches!(
+                    *w,
+                    "SELECT" | "VALUES" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE"
+                )
+            })
+            .is_some_and(|w| w == "SELECT" || w == "VALUES"),
+        "PRAGMA" => {
+            if stmt.contains('=') {
+                return false;
+            }
+            // `PRAGMA [schema.]name[(arg)]`
+            let rest = stmt[6..].trim_start();
+            let head: String = rest
+                .chars()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric() || *c == '_' || *c == '.' || c.is_whitespace()
+                })
+                .collect();
+            let name = head
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let has_argument = rest[head.len()..].trim_start().starts_with('(');
+            if has_argument {
+                READ_PRAGMAS.contains(&name.as_str())
+            } else {
+                !name.is_empty()
+                    && !name.contains(char::is_whitespace)
+                    && !WRITE_PRAGMAS.contains(&name.as_str())
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Statements of a SQL text with comments removed, split on `;` outside quotes.
@@ -755,10 +1163,21 @@ mod tests {
     fn every_command_in_the_table_gets_a_class_from_its_row() {
         for row in crate::wrangler::COMMANDS {
             let args: Vec<OsString> = row.path.split(' ').map(OsString::from).collect();
-            let op = classify(&parse(&args), None, None, false, None, &Targets::default());
+            let op = classify(
+                &parse(&args),
+                None,
+                None,
+                false,
+                false,
+                None,
+                None,
+                &Targets::default(),
+            );
             assert_eq!(op.command, row.path);
             assert!(
-                op.rule.starts_with("cmd:") || op.rule.starts_with("pages-"),
+                op.rule.starts_with("cmd:")
+                    || op.rule.starts_with("pages-")
+                    || op.rule == "version-not-deployed",
                 "{}: {}",
                 row.path,
                 op.rule
@@ -767,6 +1186,9 @@ mod tests {
             // (absent here) has routes.
             let expected = if row.path == "triggers deploy" {
                 Class::Production
+            } else if row.path.starts_with("versions secret ") && row.path != "versions secret list"
+            {
+                Class::Preview
             } else {
                 row.class
             };
@@ -782,6 +1204,11 @@ mod tests {
             "EXPLAIN QUERY PLAN SELECT 1",
             "PRAGMA table_list",
             "-- c\nSELECT ';'",
+            "PRAGMA table_info(t)",
+            "PRAGMA index_list('t')",
+            "pragma main.table_info(\"t\")",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "WITH RECURSIVE c(n) AS (VALUES(1) UNION ALL SELECT n+1 FROM c WHERE n<5) SELECT n FROM c",
         ] {
             assert!(sql_is_read_only(sql), "{sql}");
         }
@@ -795,9 +1222,46 @@ mod tests {
             "",
             "/* SELECT */ UPDATE t SET a=1",
             "PRAGMA optimize(0x10002)",
+            "PRAGMA optimize",
+            "PRAGMA foreign_keys(OFF)",
+            "PRAGMA user_version(5)",
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+            "WITH x AS (SELECT ')') DELETE FROM t",
+            "WITH x AS (SELECT 1) UPDATE t SET a = (SELECT 1)",
         ] {
             assert!(!sql_is_read_only(sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn the_worker_named_explicitly_is_the_one_wrangler_uses() {
+        let inv = |words: &[&str]| parse(&words.iter().map(OsString::from).collect::<Vec<_>>());
+        // `preview --name` names a Preview; its Worker is `--worker-name`.
+        assert_eq!(
+            explicit_worker(&inv(&["preview", "--name", "pr-1"]), None),
+            None
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["preview", "--worker-name", "app"]), None),
+            Some("app")
+        );
+        // WRANGLER_CI_OVERRIDE_NAME beats --name in deploy and versions upload only.
+        assert_eq!(
+            explicit_worker(&inv(&["deploy", "--name", "a"]), Some("ci")),
+            Some("ci")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["versions", "upload"]), Some("ci")),
+            Some("ci")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["secret", "put", "K", "--name", "a"]), Some("ci")),
+            Some("a")
+        );
+        assert_eq!(
+            explicit_worker(&inv(&["secret", "put", "K"]), Some("ci")),
+            None
+        );
     }
 
     #[test]
@@ -807,6 +1271,8 @@ mod tests {
             None,
             None,
             false,
+            false,
+            None,
             None,
             &Targets::default(),
         );
@@ -816,6 +1282,8 @@ mod tests {
             None,
             None,
             false,
+            false,
+            None,
             None,
             &Targets::default(),
         );

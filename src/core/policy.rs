@@ -99,6 +99,8 @@ impl CiTokens {
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     pub production_environments: Option<Vec<String>>,
+    pub preview_environments: Option<Vec<String>>,
+    pub production_workers: Option<Vec<String>>,
     pub pages_production_branches: Option<Vec<String>>,
     pub approved_ci: Option<Vec<ApprovedCi>>,
     pub ci_tokens: Option<CiTokens>,
@@ -249,6 +251,18 @@ pub fn combine(
             policy.targets.production_environments.push(env);
         }
     }
+    for worker in p.production_workers.into_iter().flatten() {
+        if !policy.targets.production_workers.contains(&worker) {
+            policy.targets.production_workers.push(worker);
+        }
+    }
+    // Locked, the project may only shrink the non-production names.
+    if let Some(preview) = p.preview_environments {
+        policy
+            .targets
+            .preview_environments
+            .retain(|e| preview.contains(e));
+    }
     for branch in p.pages_production_branches.into_iter().flatten() {
         if !policy.targets.pages_production_branches.contains(&branch) {
             policy.targets.pages_production_branches.push(branch);
@@ -263,6 +277,12 @@ pub fn combine(
 fn apply(policy: &mut Policy, file: PolicyFile) {
     if let Some(e) = file.production_environments {
         policy.targets.production_environments = e;
+    }
+    if let Some(e) = file.preview_environments {
+        policy.targets.preview_environments = e;
+    }
+    if let Some(w) = file.production_workers {
+        policy.targets.production_workers = w;
     }
     if let Some(b) = file.pages_production_branches {
         policy.targets.pages_production_branches = b;
@@ -882,5 +902,45 @@ mod tests {
         unlocked.lock_project_policy = None;
         let p = combine(Some(("u".into(), unlocked)), Some(("p".into(), project)));
         assert_eq!(p.targets.production_environments, vec!["live".to_owned()]);
+    }
+
+    #[test]
+    fn a_locked_project_can_only_shrink_the_non_production_names() {
+        let user = PolicyFile {
+            preview_environments: Some(vec!["staging".into(), "calibration".into()]),
+            lock_project_policy: Some(true),
+            ..PolicyFile::default()
+        };
+        let project = PolicyFile {
+            preview_environments: Some(vec!["staging".into(), "mainnet".into()]),
+            production_workers: Some(vec!["legacy".into()]),
+            ..PolicyFile::default()
+        };
+        let p = combine(
+            Some(("u".into(), user.clone())),
+            Some(("p".into(), project.clone())),
+        );
+        assert_eq!(p.targets.preview_environments, vec!["staging".to_owned()]);
+        assert_eq!(p.targets.production_workers, vec!["legacy".to_owned()]);
+        assert!(p.targets.is_production_environment("mainnet"));
+        assert!(p.targets.is_production_environment("calibration"));
+        assert!(!p.targets.is_production_environment("staging"));
+        let mut unlocked = user;
+        unlocked.lock_project_policy = None;
+        let p = combine(Some(("u".into(), unlocked)), Some(("p".into(), project)));
+        assert!(!p.targets.is_production_environment("mainnet"));
+        // Listed in both: production wins.
+        let both = combine(
+            None,
+            Some((
+                "p".into(),
+                PolicyFile {
+                    production_environments: Some(vec!["qa".into()]),
+                    ..PolicyFile::default()
+                },
+            )),
+        );
+        assert!(both.targets.is_production_environment("qa"));
+        assert!(both.targets.is_production_environment(""));
     }
 }

@@ -51,6 +51,10 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         env_file_selection(inv).as_deref(),
         |p| dotenv.content(p),
     );
+    // OPEN_NEXT_DEPLOY, as wrangler sees it after its `.env` files: set, wrangler deploys itself.
+    let open_next = inv.path == "deploy"
+        && seen("OPEN_NEXT_DEPLOY").is_none_or(|v| v.is_empty())
+        && is_open_next_project(&dir);
     let mut project = Project {
         dir,
         policy,
@@ -58,14 +62,17 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         cloudflare_env,
         name_override,
         legacy_wrangler,
+        open_next,
         config: None,
         dotenv: plan,
         dotenv_files: dotenv.files,
         dotenv_problem: dotenv.problem,
+        default_config: None,
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {
         project.config = load_config(inv, &project.dir);
+        project.default_config = default_config(&project.dir, project.config.as_ref());
     }
     Ok(project)
 }
@@ -73,7 +80,9 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
 /// The config wrangler would use for `inv`, from where wrangler searches for it.
 fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigError>> {
     // wrangler searches for the config from the directory of a script argument (`path.dirname`;
-    // also given as the hidden `--script` flag), else from the working directory.
+    // also given as the hidden `--script` flag), else from the working directory. Its find-up
+    // resolves that directory against itself (`path.resolve(d, d)`), so `deploy sub/index.js`
+    // starts at `sub/sub` and goes up (verified with wrangler 4.164: a config in `sub/sub` wins).
     let script = inv
         .positionals
         .first()
@@ -81,12 +90,14 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
         .or_else(|| inv.value("script"));
     let search_from = match (inv.path.as_str(), script) {
         ("deploy" | "dev" | "versions upload" | "preview", Some(script)) if !inv.has("config") => {
-            resolved(&dir.join(Path::new(script).parent().unwrap_or(Path::new(""))))
+            let leaf = Path::new(script).parent().unwrap_or(Path::new(""));
+            resolved(&dir.join(leaf).join(leaf))
         }
         _ => dir.to_path_buf(),
     };
     let redirect = inv.command.is_some_and(|c| c.config_redirect);
-    let flag = inv.value("config");
+    // With several `--config` (dev, types), the first is the Worker being run.
+    let flag = inv.values("config").first().copied();
     let found = crate::edge::files::locate_config(&search_from, flag, redirect)?;
     let redirected = redirect
         && crate::edge::files::locate_config(&search_from, flag, false).as_ref() != Some(&found);
@@ -94,6 +105,48 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
         cfg.redirected = redirected;
         cfg
     }))
+}
+
+/// wrangler's `isOpenNextProject(process.cwd())`: a `next.config.(m|c)?(ts|js)` and an
+/// `open-next.config.(ts|js)` in the directory, and `@opennextjs/cloudflare` installed there.
+fn is_open_next_project(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let next = names.iter().any(|n| {
+        n.strip_prefix("next.config.")
+            .is_some_and(|ext| matches!(ext, "ts" | "js" | "mts" | "mjs" | "cts" | "cjs"))
+    });
+    let open_next = names
+        .iter()
+        .any(|n| n == "open-next.config.ts" || n == "open-next.config.js");
+    next && open_next
+        && dir
+            .join("node_modules/@opennextjs/cloudflare/package.json")
+            .is_file()
+}
+
+/// The project's default config (an upward search from `dir`, no redirect), when it is not the
+/// config in use (an unreadable one keeps every call production: its production Workers are
+/// unknown).
+fn default_config(
+    dir: &Path,
+    in_use: Option<&Result<Config, ConfigError>>,
+) -> Option<Result<Config, ConfigError>> {
+    let path = crate::edge::files::locate_config(dir, None, false)?;
+    let in_use = match in_use {
+        Some(Ok(c)) => Some(c.path.as_path()),
+        Some(Err(e)) => Some(e.path.as_path()),
+        None => None,
+    };
+    if in_use.is_some_and(|p| resolved(p) == resolved(&path)) {
+        return None;
+    }
+    Some(crate::edge::files::load_config(&path))
 }
 
 /// The user's policy files, most important first: `$XDG_CONFIG_HOME/safe-wrangler/config.jsonc`,

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::classify::Targets;
+use crate::classify::{EnvKind, Targets};
 use crate::context::Env;
 use crate::credentials::{self, CREDENTIAL_VARS};
 use crate::policy::{Policy, PolicyError};
@@ -732,9 +732,40 @@ fn environment_name(env: &str) -> String {
     }
 }
 
+/// What the classifier itself says of `deploy --env <env>` in this config (the same function
+/// explain and the wrapper call): "`deploy --env staging` is preview (non-production-environment)".
+fn deploy_class(
+    targets: &Targets,
+    config: Option<&Result<Config, ConfigError>>,
+    env: &str,
+) -> String {
+    let args: Vec<std::ffi::OsString> = vec!["deploy".into(), format!("--env={env}").into()];
+    let op = crate::classify::classify(
+        &crate::wrangler::argv::parse(&args),
+        None,
+        None,
+        false,
+        false,
+        config,
+        None,
+        targets,
+    );
+    let shown_args = if env.is_empty() {
+        "deploy".to_owned()
+    } else {
+        format!("deploy --env {}", shown(env))
+    };
+    format!(
+        "`{shown_args}` is {} ({})",
+        op.class.as_str(),
+        shown(&op.rule)
+    )
+}
+
 /// `production-targets`: which environments are production, and no `[env.X]` inherits the top
 /// level's routes or custom domains (a deploy there would move production traffic to it).
 #[must_use]
+#[allow(clippy::too_many_lines)]
 pub fn production_targets(
     targets: &Targets,
     config: Option<&Result<Config, ConfigError>>,
@@ -748,6 +779,10 @@ pub fn production_targets(
         .collect();
     let mut details = vec![
         format!("production environments: {}", production.join(", ")),
+        format!(
+            "non-production environments: {}",
+            list(&targets.preview_environments)
+        ),
         format!(
             "Pages production branches: {}",
             list(&targets.pages_production_branches)
@@ -785,18 +820,33 @@ pub fn production_targets(
         .and_then(Value::as_object)
         .map(|m| m.keys().collect())
         .unwrap_or_default();
+    if !targets.production_workers.is_empty() {
+        details.push(format!(
+            "production Workers: {}",
+            list(&targets.production_workers)
+        ));
+    }
+    details.push(format!(
+        "(top level): production; {}",
+        deploy_class(targets, config, "")
+    ));
     let mut inheriting = Vec::new();
+    let mut undeclared = Vec::new();
     for env in envs {
-        let kind = if targets.production_environments.contains(env) {
-            "production"
-        } else {
-            "not production"
+        let kind = match targets.environment_kind(env) {
+            EnvKind::Production => "production",
+            EnvKind::Preview => "not production",
+            EnvKind::Undeclared => {
+                undeclared.push(env.clone());
+                "undeclared, so production"
+            }
         };
+        let deploy = deploy_class(targets, config, env);
         let (routes, inherited) = cfg.effective(env).routes();
         if inherited {
             inheriting.push(env.clone());
             details.push(format!(
-                "env.{} ({kind}) inherits the top level's routes: {}",
+                "env.{} ({kind}) inherits the top level's routes: {}; {deploy}",
                 shown(env),
                 routes
                     .iter()
@@ -805,10 +855,29 @@ pub fn production_targets(
                     .join(", ")
             ));
         } else {
-            details.push(format!("env.{}: {kind}", shown(env)));
+            details.push(format!("env.{}: {kind}; {deploy}", shown(env)));
         }
     }
+    let declare = (!undeclared.is_empty()).then(|| {
+        let names: Vec<String> = undeclared.iter().map(|e| format!("{:?}", shown(e))).collect();
+        format!(
+            "in safe-wrangler.jsonc, add {} to \"production_environments\", or to \"preview_environments\" if not production",
+            names.join(", ")
+        )
+    });
     if inheriting.is_empty() {
+        if let Some(declare) = declare {
+            return Check::new(
+                ID,
+                Status::Fail,
+                format!(
+                    "{} not declared: treated as production",
+                    plural(undeclared.len(), "environment is", "environments are")
+                ),
+            )
+            .fix(declare)
+            .details(details);
+        }
         return Check::new(
             ID,
             Status::Ok,
@@ -836,7 +905,10 @@ pub fn production_targets(
             plural(inheriting.len(), "environment inherits", "environments inherit")
         ),
     )
-    .fix(format!("in {shown_config}: {}", fixes.join("; ")))
+    .fix(match declare {
+        Some(declare) => format!("in {shown_config}: {}; {declare}", fixes.join("; ")),
+        None => format!("in {shown_config}: {}", fixes.join("; ")),
+    })
     .details(details)
 }
 
@@ -1583,7 +1655,7 @@ mod tests {
             value: serde_json::json!({
                 "name": "shop",
                 "routes": [{"pattern": "api.example.com", "custom_domain": true}],
-                "env": { "staging": { "route": "staging.example.com/*" }, "clean": { "routes": [] } }
+                "env": { "staging": { "route": "staging.example.com/*" }, "qa": { "routes": [] } }
             }),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
@@ -1593,7 +1665,10 @@ mod tests {
                 .iter()
                 .any(|d| d.starts_with("env.staging (not production) inherits"))
         );
-        assert!(c.details.contains(&"env.clean: not production".to_owned()));
+        assert!(c.details.contains(
+            &"env.qa: not production; `deploy --env qa` is preview (non-production-environment)"
+                .to_owned()
+        ));
         assert!(
             c.fix
                 .unwrap()
@@ -1602,6 +1677,34 @@ mod tests {
         assert_eq!(
             production_targets(&Targets::default(), None, "").status,
             Status::Info
+        );
+    }
+
+    #[test]
+    fn undeclared_environments_fail_with_the_line_that_declares_them() {
+        let cfg = Config {
+            path: "wrangler.toml".into(),
+            redirected: false,
+            value: serde_json::json!({
+                "name": "fil",
+                "env": { "mainnet": {}, "calibration": { "name": "fil-calibration" }, "dev": {} }
+            }),
+        };
+        let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.details.contains(
+            &"env.mainnet: undeclared, so production; `deploy --env mainnet` is production (undeclared-environment)"
+                .to_owned()
+        ));
+        assert!(c.details.contains(
+            &"env.dev: not production; `deploy --env dev` is preview (non-production-environment)"
+                .to_owned()
+        ));
+        assert_eq!(
+            c.fix.as_deref(),
+            Some(
+                "in safe-wrangler.jsonc, add \"mainnet\", \"calibration\" to \"production_environments\", or to \"preview_environments\" if not production"
+            )
         );
     }
 

@@ -661,3 +661,60 @@ fn scripts_write_without_package_json_or_with_a_broken_one() {
         broken
     );
 }
+
+#[test]
+fn production_targets_lists_each_environment_with_the_class_of_a_deploy() {
+    let s = Sandbox::new();
+    clean(&s);
+    fs::remove_file(s.project().join("wrangler.toml")).unwrap();
+    write(
+        &s.project().join("wrangler.toml"),
+        "name = \"fil\"\n\
+         d1_databases = [ { binding = \"DB\", database_name = \"main\", database_id = \"d1-main\" } ]\n\
+         [env.mainnet]\nname = \"fil-mainnet\"\n\
+         [env.calibration]\nname = \"fil-calibration\"\n\
+         [env.dev]\nname = \"fil-dev\"\n\
+         d1_databases = [ { binding = \"DB\", database_name = \"main\", database_id = \"d1-main\" } ]\n\
+         [env.staging]\nname = \"fil-staging\"\n",
+    );
+    let out = doctor(&s, true).output();
+    out.assert_code(1);
+    let r = report(&out);
+    let c = check(&r, "production-targets");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert_detail(
+        &r,
+        "production-targets",
+        "env.mainnet: undeclared, so production; `deploy --env mainnet` is production (undeclared-environment)",
+    );
+    assert_detail(
+        &r,
+        "production-targets",
+        "env.dev: not production; `deploy --env dev` is production (production-data)",
+    );
+    assert_detail(
+        &r,
+        "production-targets",
+        "env.staging: not production; `deploy --env staging` is preview (non-production-environment)",
+    );
+    let fix = c["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(r#"add "calibration", "mainnet" to "production_environments", or to "preview_environments" if not production"#),
+        "{fix}"
+    );
+    // Declared, the check passes and calibration is preview.
+    let policy = POLICY.replacen(
+        r#""production_environments": ["", "production"],"#,
+        r#""production_environments": ["", "mainnet"], "preview_environments": ["calibration", "dev", "staging"],"#,
+        1,
+    );
+    assert_ne!(policy, POLICY);
+    write(&s.project().join("safe-wrangler.jsonc"), &policy);
+    let r = report(&doctor(&s, true).output());
+    assert_eq!(check(&r, "production-targets")["status"], "ok");
+    assert_detail(
+        &r,
+        "production-targets",
+        "env.calibration: not production; `deploy --env calibration` is preview (non-production-environment)",
+    );
+}

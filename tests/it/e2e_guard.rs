@@ -177,16 +177,23 @@ fn write_project_with(dir: &Path, config: &Value) {
     .expect("write wrangler.jsonc");
 }
 
-/// The fixture config plus `env.staging` with `"routes": []` (the staging Worker gets no route,
-/// so `deploy --env staging` is preview work) and `env.production` (wrangler at a terminal
-/// refuses an environment the config does not define); both repeat the bindings.
+/// The fixture config plus `env.staging` with `"routes": []` (the staging Worker gets no route)
+/// and its own D1 database and KV namespace (bound to production's, a staging deploy would be
+/// production: issue 11), so `deploy --env staging` is preview work; and `env.production`
+/// (wrangler at a terminal refuses an environment the config does not define), which repeats
+/// the top level's bindings.
 fn staging_without_routes() -> Value {
     let mut cfg = fake_api::fixture_config(false);
     let bindings = json!({
         "d1_databases": cfg["d1_databases"].clone(),
         "kv_namespaces": cfg["kv_namespaces"].clone(),
     });
-    let mut staging = bindings.clone();
+    let mut staging = json!({
+        "d1_databases": [{"binding": "DB", "database_name": "sw-e2e-db-staging",
+                          "database_id": "22222222-2222-4222-8222-222222222222",
+                          "migrations_dir": "migrations"}],
+        "kv_namespaces": [{"binding": "KV", "id": "kvns-staging"}],
+    });
     staging["routes"] = json!([]);
     cfg["env"] = json!({ "staging": staging, "production": bindings });
     cfg

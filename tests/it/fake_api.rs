@@ -708,6 +708,16 @@ fn d1_query(shared: &Shared, body: &str) -> Value {
     Value::Array(sqls.iter().map(|s| result_of(s)).collect())
 }
 
+/// The strings with an `@` anywhere in `v` (Email Routing addresses), once each.
+fn collect_addresses(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains('@') && !out.contains(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|x| collect_addresses(x, out)),
+        Value::Object(map) => map.values().for_each(|x| collect_addresses(x, out)),
+        _ => {}
+    }
+}
+
 #[allow(clippy::too_many_lines)]
 fn route(shared: &Shared, method: &str, path: &str, query: &str, body: &str) -> Reply {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -1003,6 +1013,28 @@ fn route(shared: &Shared, method: &str, path: &str, query: &str, body: &str) -> 
         ("GET", ["accounts", _, "storage", "kv", "namespaces", _, "keys"]) => {
             ok_list("kv_keys", json!([]))
         }
+
+        // -- Email Routing (deploy and triggers deploy apply `addresses`) --
+        ("POST", ["accounts", _, "email", "routing", "rules", "plan"]) => {
+            // Every address in the request is a rule to add, in one zone.
+            let mut addresses = Vec::new();
+            collect_addresses(
+                &serde_json::from_str::<Value>(body).unwrap_or(Value::Null),
+                &mut addresses,
+            );
+            let changes: Vec<Value> = addresses
+                .iter()
+                .map(|a| json!({"type": "added", "target": a}))
+                .collect();
+            ok(
+                "email_routing_plan",
+                json!({"zones": [{"zone_id": "zone-1", "zone_name": "example.com", "changes": changes}]}),
+            )
+        }
+        ("POST", ["zones", _, "email", "routing", "rules"]) => ok(
+            "email_routing_rule",
+            json!({"id": "rule-1", "enabled": true}),
+        ),
 
         // -- anything else: a generic success, marked DEFAULT --
         _ => {

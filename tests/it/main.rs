@@ -10,6 +10,7 @@ mod doctor;
 mod dotenv;
 mod e2e;
 mod e2e_guard;
+mod e2e_targets;
 mod fake_api;
 mod faults;
 mod hook;

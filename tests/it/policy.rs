@@ -377,7 +377,9 @@ fn production_environments_come_from_the_policy() {
     .unwrap();
     for (args, class) in [
         (&["deploy", "--env", "live"][..], "production"),
-        (&["deploy", "--env", "production"], "preview"),
+        // Named in neither list: production (issue 11); staging is in the default preview list.
+        (&["deploy", "--env", "production"], "production"),
+        (&["deploy", "--env", "staging"], "preview"),
         (&["pages", "deploy", "dist", "--branch", "main"], "preview"),
         (
             &["pages", "deploy", "dist", "--branch", "release"],

@@ -98,6 +98,9 @@ pub struct Invocation {
     pub problems: Vec<Problem>,
     /// Index in argv of the first bare `--`, if any: anything we add to argv goes before it.
     pub end_of_options: Option<usize>,
+    /// How many of `flags` came before the first command word (`--env staging deploy`): a
+    /// deploy handed to `OpenNext` passes on only the words after `deploy`.
+    pub flags_before_command: usize,
 }
 
 impl Invocation {
@@ -230,6 +233,9 @@ pub fn parse(args: &[OsString]) -> Invocation {
             } else {
                 format!("{path} {word}")
             };
+            if path.is_empty() {
+                inv.flags_before_command = inv.flags.len();
+            }
             match node(&candidate) {
                 Some(Node::Namespace) => {
                     path = candidate;
@@ -259,7 +265,12 @@ pub fn parse(args: &[OsString]) -> Invocation {
     inv.path = path;
     inv.command = leaf;
     for name in SINGLE_VALUE {
-        if inv.flags.iter().filter(|f| f.name == *name).count() > 1 {
+        // wrangler lets `dev`, `types` and `pages dev` take several `--config` (its
+        // `demandSingleValue("config", ...)` exception; verified: `types -c a -c b` runs and
+        // `deploy -c a -c b` is rejected).
+        let several_allowed =
+            *name == "config" && matches!(inv.path.as_str(), "dev" | "types" | "pages dev");
+        if !several_allowed && inv.flags.iter().filter(|f| f.name == *name).count() > 1 {
             inv.problems.push(Problem::Repeated(name));
         }
     }

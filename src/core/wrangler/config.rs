@@ -49,6 +49,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         message,
     };
+    // wrangler drops a UTF-8 byte order mark before parsing any of its formats.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value = if path.extension().is_some_and(|e| e == "toml") {
         let table: toml::Table =
             toml::from_str(text).map_err(|e| err(first_line(&e.to_string())))?;
@@ -104,6 +106,16 @@ impl Config {
         } else {
             Some(format!("{base}-{env}"))
         }
+    }
+
+    /// The names of the config's `[env.X]` sections.
+    #[must_use]
+    pub fn environments(&self) -> Vec<String> {
+        self.value
+            .get("env")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The config as wrangler resolves it for environment `env` ("" = top level).
@@ -168,7 +180,8 @@ impl<'a> Effective<'a> {
         let (list, inherited) = match (routes, single) {
             (Some(Value::Array(list)), _) => (list.iter().collect::<Vec<_>>(), routes_inherited),
             (Some(other), _) if !other.is_null() => (vec![other], routes_inherited),
-            (_, Some(r)) if !r.is_null() => (vec![r], single_inherited),
+            // `routes ?? (route ? [route] : [])`: an empty `route = ""` publishes nothing.
+            (_, Some(r)) if !r.is_null() && r.as_str() != Some("") => (vec![r], single_inherited),
             _ => (Vec::new(), false),
         };
         let routes = list.into_iter().filter_map(route_of).collect::<Vec<_>>();
@@ -225,17 +238,102 @@ impl<'a> Effective<'a> {
             .collect()
     }
 
-    /// Workflows this environment binds. Their names are account-wide: deploying one that another
-    /// Worker owns reassigns it (wrangler only warns, and without a terminal goes on).
+    /// The section non-inheritable keys (bindings) come from: the named environment's own
+    /// section, or the top level when the environment is the top level or has no `[env.X]`
+    /// section at all (wrangler then deploys the top level whole, bindings included).
+    fn bindings_scope(&self) -> &'a Value {
+        match (self.named, self.env) {
+            (true, Some(section)) => section,
+            _ => self.top,
+        }
+    }
+
+    /// Workflows this environment registers: its `workflows` bindings and the `exports` entries
+    /// of type `workflow` (inherited from the top level). Their names are account-wide: deploying
+    /// one that another Worker owns reassigns it (wrangler only warns, and without a terminal
+    /// goes on).
     #[must_use]
     pub fn workflows(&self) -> Vec<String> {
-        let scope = if self.named { self.env } else { Some(self.top) };
-        scope
-            .and_then(|s| s.get("workflows"))
+        let mut out: Vec<String> = self
+            .bindings_scope()
+            .get("workflows")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|w| w.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let (exports, _) = self.inherited("exports");
+        if let Some(Value::Object(map)) = exports {
+            for (key, e) in map {
+                if e.get("type").and_then(Value::as_str) == Some("workflow") {
+                    let name = e.get("name").and_then(Value::as_str).unwrap_or(key);
+                    if !out.iter().any(|w| w == name) {
+                        out.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The stateful resources this environment's bindings reach, as `(kind, identity)`: D1
+    /// databases, KV namespaces, R2 buckets, queues, Hyperdrive configs, Vectorize indexes,
+    /// Durable Objects (`script_name`, else `own_worker`, with the class) and Workflows.
+    #[must_use]
+    pub fn stateful_resources(&self, own_worker: Option<&str>) -> Vec<(&'static str, String)> {
+        let scope = self.bindings_scope();
+        let mut out = Vec::new();
+        for (key, fields, kind) in STATEFUL_BINDINGS {
+            let kind: &'static str = kind;
+            for b in list_at(scope, key) {
+                if let Some(id) = fields
+                    .iter()
+                    .find_map(|f| b.get(*f).and_then(Value::as_str))
+                    .filter(|id| !id.is_empty())
+                {
+                    out.push((kind, id.to_owned()));
+                }
+            }
+        }
+        for b in list_at(scope, "durable_objects.bindings") {
+            let Some(class) = b.get("class_name").and_then(Value::as_str) else {
+                continue;
+            };
+            let script = b
+                .get("script_name")
+                .and_then(Value::as_str)
+                .or(own_worker)
+                .unwrap_or("?");
+            out.push(("Durable Object", format!("{class} of the Worker {script}")));
+        }
+        for w in self.workflows() {
+            out.push(("Workflow", w));
+        }
+        out
+    }
+
+    /// The `preview_id` of this environment's KV binding `binding` (what `kv ... --preview`
+    /// writes).
+    #[must_use]
+    pub fn kv_preview_id(&self, binding: &str) -> Option<String> {
+        list_at(self.bindings_scope(), "kv_namespaces")
+            .find(|b| b.get("binding").and_then(Value::as_str) == Some(binding))?
+            .get("preview_id")?
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// The Workers that this environment's Durable Object bindings name with `script_name`.
+    #[must_use]
+    pub fn durable_object_scripts(&self) -> Vec<(String, String)> {
+        list_at(self.bindings_scope(), "durable_objects.bindings")
+            .filter_map(|b| {
+                Some((
+                    b.get("class_name")?.as_str()?.to_owned(),
+                    b.get("script_name")?.as_str()?.to_owned(),
+                ))
+            })
             .collect()
     }
 
@@ -256,14 +354,38 @@ impl<'a> Effective<'a> {
     /// remote proxy session). Bindings are not inherited: a named environment has its own.
     #[must_use]
     pub fn has_remote_binding(&self) -> bool {
-        let scope = if self.named { self.env } else { Some(self.top) };
-        let Some(Value::Object(map)) = scope else {
+        let Value::Object(map) = self.bindings_scope() else {
             return false;
         };
         map.iter()
             .filter(|(k, _)| k.as_str() != "env")
             .any(|(_, v)| has_remote_true(v))
     }
+}
+
+/// Stateful bindings by config key (a dotted path into the section), the fields that identify
+/// the resource (first present wins), and what to call it.
+const STATEFUL_BINDINGS: [(&str, &[&str], &str); 7] = [
+    (
+        "d1_databases",
+        &["database_id", "database_name"],
+        "D1 database",
+    ),
+    ("kv_namespaces", &["id"], "KV namespace"),
+    ("r2_buckets", &["bucket_name"], "R2 bucket"),
+    ("queues.producers", &["queue"], "queue"),
+    ("queues.consumers", &["queue"], "queue"),
+    ("hyperdrive", &["id"], "Hyperdrive config"),
+    ("vectorize", &["index_name"], "Vectorize index"),
+];
+
+/// The array at a dotted path, or nothing.
+fn list_at<'v>(scope: &'v Value, path: &str) -> impl Iterator<Item = &'v Value> {
+    path.split('.')
+        .try_fold(scope, |v, k| v.get(k))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 fn has_remote_true(v: &Value) -> bool {
