@@ -99,15 +99,52 @@ pub fn ask(summary: &str, shown: &str, phrase: &str) -> std::io::Result<Answer> 
     // Blocked before anything is shown, so a signal that arrives at any moment from here on
     // waits in the signalfd; the old mask is restored before returning (exec inherits masks).
     let old = stoppers.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
-    let result = SignalFd::with_flags(&stoppers, SfdFlags::SFD_CLOEXEC)
+    let result = SignalFd::with_flags(&stoppers, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(std::io::Error::from)
-        .and_then(|sfd| prompt(&mut tty, &sfd, summary, shown, phrase));
+        .and_then(|sfd| {
+            let answer = prompt(&mut tty, &sfd, summary, shown, phrase)?;
+            Ok(settle(answer, &sfd))
+        });
     let _ = old.thread_set_mask();
     let result = result?;
     if result != Answer::Confirmed {
         let _ = writeln!(tty);
     }
     Ok(result)
+}
+
+/// The answer once no stopping signal is left waiting: a signal that came in while the prompt
+/// ended (the SIGHUP of a terminal hang-up arrives with it) is taken from the signalfd here, so
+/// unblocking it cannot kill the process before its record is written. When the terminal is
+/// gone, a later hang-up signal is ignored for the same reason (there is no one left to ask).
+fn settle(answer: Answer, sfd: &SignalFd) -> Answer {
+    let pending = sfd
+        .read_signal()
+        .ok()
+        .flatten()
+        .and_then(|info| i32::try_from(info.ssi_signo).ok())
+        .and_then(|n| Signal::try_from(n).ok());
+    let answer = match (answer, pending) {
+        (Answer::Interrupted(Interruption::Signal(s)), _) => {
+            Answer::Interrupted(Interruption::Signal(s))
+        }
+        (_, Some(signal)) => Answer::Interrupted(Interruption::Signal(signal)),
+        (answer, None) => answer,
+    };
+    if matches!(
+        answer,
+        Answer::Interrupted(Interruption::TerminalClosed | Interruption::Signal(Signal::SIGHUP))
+            | Answer::Declined(_)
+    ) {
+        // SAFETY: installing SIG_IGN for SIGHUP has no handler to be unsafe about.
+        let _ = unsafe {
+            sigaction(
+                Signal::SIGHUP,
+                &SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty()),
+            )
+        };
+    }
+    answer
 }
 
 fn prompt(
