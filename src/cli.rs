@@ -11,7 +11,9 @@ use crate::policy::{self, Decision};
 use crate::{World, assess, exit};
 
 /// The verbs safe-wrangler answers itself when called by its own name.
-pub const OWN_VERBS: &[&str] = &["explain", "doctor", "scripts", "log", "hook", "protect"];
+pub const OWN_VERBS: &[&str] = &[
+    "explain", "plan", "doctor", "scripts", "log", "hook", "protect",
+];
 
 /// Verbs reserved for later use; checked against wrangler's commands now so that none of them can
 /// ever shadow one.
@@ -26,6 +28,16 @@ pub const PLANNED_VERBS: &[&str] = &[];
 enum Own {
     /// Print how a wrangler call would be classified and decided here; never runs wrangler.
     Explain {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The wrangler arguments (put `--` before them if they start with a dash).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Print what a wrangler call would change (Worker, routes, bindings, SQL, secrets, ...),
+    /// from argv, the config and local files; no network, never runs wrangler.
+    Plan {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -93,6 +105,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     };
     match own {
         Own::Explain { json, args } => explain(world, &args, json),
+        Own::Plan { json, args } => plan(world, &args, json),
         Own::Doctor { json } => crate::doctor::run(world, json),
         Own::Scripts { write } => crate::scripts::run(world, write),
         Own::Log { since, class, json } => {
@@ -101,6 +114,55 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         Own::Hook { args } => crate::hook::run(world, &args),
         Own::Protect { check, undo } => crate::protect::run(world, check, undo),
     }
+}
+
+fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
+    let evaluated = crate::evaluate(
+        world,
+        args,
+        |env, gated| {
+            crate::context::Context::detect(
+                env,
+                gated && crate::confirm::terminal_present(),
+                &crate::context::RealDisk,
+            )
+        },
+        true,
+    );
+    let (a, project) = match evaluated {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!(
+                "safe-wrangler: {}",
+                crate::display::escape(&format!("bad policy file {e}"))
+            );
+            return exit::CONFIG;
+        }
+    };
+    let plan = crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
+    if as_json {
+        let mut value = serde_json::to_value(&plan).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("decision".into(), json!(a.ruling.decision.name()));
+        }
+        println!("{value}");
+    } else {
+        let cmd = crate::display::command_line("wrangler", args);
+        println!(
+            "`{cmd}` is {} work (rule {}); nothing has run.",
+            plan.class.as_str(),
+            crate::display::escape(&a.operation.rule)
+        );
+        print!("{}", plan.text());
+        if a.operation.production {
+            println!(
+                "  {:<13}{}",
+                "to confirm:",
+                crate::display::escape(&plan.target)
+            );
+        }
+    }
+    0
 }
 
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {

@@ -213,11 +213,30 @@ pub fn assess_as(
     args: &[OsString],
     context: impl FnOnce(&Env, bool) -> Context,
 ) -> Result<Assessment, policy::PolicyError> {
+    evaluate(world, args, context, false).map(|(a, _)| a)
+}
+
+/// [`assess_as`], also returning the gathered [`Project`](crate::core::assess::Project) (for the
+/// plan and the `instead:` suggestions). `for_plan`: read what a plan shows even when the call
+/// needs no approval; work that needs approval always gets it.
+///
+/// # Errors
+/// A policy file that cannot be used (exit 78).
+pub fn evaluate(
+    world: &World,
+    args: &[OsString],
+    context: impl FnOnce(&Env, bool) -> Context,
+    for_plan: bool,
+) -> Result<(Assessment, crate::core::assess::Project), policy::PolicyError> {
     let invocation = wrangler::argv::parse(args);
-    let project = edge::gather::gather(world, &invocation)?;
+    let mut project = edge::gather::gather(world, &invocation)?;
     let gated = crate::core::assess::gated(&invocation, &project);
+    if gated || for_plan {
+        edge::gather::plan_inputs(&invocation, &mut project);
+    }
     let context = context(&world.env, gated);
-    Ok(crate::core::assess::assess(&invocation, &project, &context))
+    let a = crate::core::assess::assess(&invocation, &project, &context);
+    Ok((a, project))
 }
 
 /// One line on stderr; a closed or broken stderr never changes what the wrapper does.
