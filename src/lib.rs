@@ -355,8 +355,20 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             return exit::NOT_FOUND;
         }
     };
-    let a = match assess(world, args, confirm::terminal_present) {
-        Ok(a) => a,
+    let evaluated = evaluate(
+        world,
+        args,
+        |env, gated| {
+            Context::detect(
+                env,
+                gated && confirm::terminal_present(),
+                &context::RealDisk,
+            )
+        },
+        false,
+    );
+    let (a, project) = match evaluated {
+        Ok(x) => x,
         Err(e) => {
             say(&display::escape(&format!("bad policy file {e}")));
             return exit::CONFIG;
@@ -393,12 +405,16 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     let dotenv = a.dotenv.clone();
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
+        // The plan comes before the question: the human decides on what will change.
+        let plan =
+            crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
         let summary = format!(
-            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}. It would change:\n{}  target: {}",
             display::command_line(shown, args),
             a.operation.class.as_str(),
             a.operation.rule,
             display::escape(policy::environment_label(&a.operation.environment)),
+            plan.text(),
             display::escape(phrase),
         );
         call.record("confirm", Some(&real));
