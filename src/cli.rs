@@ -8,7 +8,7 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::policy::{self, Decision};
-use crate::{World, assess, exit};
+use crate::{World, exit};
 
 /// The verbs safe-wrangler answers itself when called by its own name.
 pub const OWN_VERBS: &[&str] = &[
@@ -116,19 +116,17 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     }
 }
 
+/// The caller as the wrapper would see it (the terminal is measured only when it matters).
+fn detect(env: &crate::context::Env, gated: bool) -> crate::context::Context {
+    crate::context::Context::detect(
+        env,
+        gated && crate::confirm::terminal_present(),
+        &crate::context::RealDisk,
+    )
+}
+
 fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
-    let evaluated = crate::evaluate(
-        world,
-        args,
-        |env, gated| {
-            crate::context::Context::detect(
-                env,
-                gated && crate::confirm::terminal_present(),
-                &crate::context::RealDisk,
-            )
-        },
-        true,
-    );
+    let evaluated = crate::evaluate(world, args, detect, true);
     let (a, project) = match evaluated {
         Ok(x) => x,
         Err(e) => {
@@ -165,8 +163,10 @@ fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
     0
 }
 
+// One print per field of explain's contract (text and JSON side by side).
+#[allow(clippy::too_many_lines)]
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
-    let a = match assess(world, args, crate::confirm::terminal_present) {
+    let (a, project) = match crate::evaluate(world, args, detect, false) {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
@@ -192,6 +192,12 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
             let cmd = crate::display::command_line("wrangler", args);
             format!("{reason}; instead: {}", hint.replace("{cmd}", &cmd))
         }
+    };
+    // What would run instead, when this call does not run as asked.
+    let instead = if matches!(decision, Decision::Run { .. }) {
+        Vec::new()
+    } else {
+        crate::core::suggest::instead(args, &a.invocation, &project, op, &a.context)
     };
     let sources: Vec<String> = a
         .policy
@@ -228,6 +234,7 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
             "worker": a.worker,
             "routes": op.routes,
             "facts": op.facts,
+            "instead": instead,
         });
         println!("{value}");
     } else {
@@ -256,6 +263,13 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
         if !sources.is_empty() {
             println!("policy:      {}", esc(&sources.join(", ")));
+        }
+        for argv in &instead {
+            let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            println!(
+                "instead:     {}",
+                crate::display::command_line("wrangler", &words)
+            );
         }
         println!(
             "decision:    {} (by {}): {}",

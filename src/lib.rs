@@ -252,6 +252,8 @@ struct Call<'a> {
     args: &'a [OsString],
     a: &'a Assessment,
     log: Option<PathBuf>,
+    /// What the gather step read (the `instead:` suggestions are classified against it).
+    project: &'a crate::core::assess::Project,
 }
 
 impl Call<'_> {
@@ -275,8 +277,9 @@ impl Call<'_> {
         }
     }
 
-    /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
-    fn refuse(&self, reason: &str, hint: &str) -> u8 {
+    /// Records the refusal, then the two lines on stderr: what and why, then what to do instead
+    /// (the suggestions that would run here, then `hint` when there is one).
+    fn refuse(&self, reason: &str, hint: Option<&str>) -> u8 {
         self.record("refuse", None);
         let op = &self.a.operation;
         let cmd = display::command_line(self.shown, self.args);
@@ -288,11 +291,27 @@ impl Call<'_> {
             display::escape(policy::environment_label(&op.environment)),
             display::escape(reason),
         ));
-        let hint = display::escape(hint).replace("{cmd}", &cmd);
-        match policy::alternative(op) {
-            Some(alt) => say(&format!("instead: {alt}; or {hint}")),
-            None => say(&format!("instead: {hint}")),
+        let instead = crate::core::suggest::instead(
+            self.args,
+            &self.a.invocation,
+            self.project,
+            op,
+            &self.a.context,
+        );
+        let mut options: Vec<String> = instead
+            .iter()
+            .map(|argv| {
+                let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                format!("`{}`", display::command_line(self.shown, &args))
+            })
+            .collect();
+        if let Some(hint) = hint {
+            options.push(display::escape(hint).replace("{cmd}", &cmd));
         }
+        if options.is_empty() {
+            options.push("nothing ran; run it again and type the name to go ahead".to_owned());
+        }
+        say(&format!("instead: {}", options.join("; or ")));
         exit::REFUSED
     }
 }
@@ -380,9 +399,10 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         args,
         a: &a,
         log: audit::log_path(&world.env),
+        project: &project,
     };
     let credential = match &a.ruling.decision {
-        Decision::Refuse { reason, hint } => return call.refuse(reason, hint),
+        Decision::Refuse { reason, hint } => return call.refuse(reason, Some(hint)),
         Decision::Run { credential } => credential.clone(),
         Decision::Confirm { .. } => policy::Credential::None,
     };
@@ -409,7 +429,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         let plan =
             crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
         let summary = format!(
-            "safe-wrangler: `{}` is {} work (rule {}) on environment {}. It would change:\n{}  target: {}",
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}. It would change:\n{}  target:      {}",
             display::command_line(shown, args),
             a.operation.class.as_str(),
             a.operation.rule,
@@ -425,7 +445,8 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         };
         if let Some(reason) = declined {
             call.record("declined", Some(&real));
-            return call.refuse(&reason, "ask a human to run it in their terminal: {cmd}");
+            // The human at the terminal decided: not told to ask a human.
+            return call.refuse(&reason, None);
         }
         call.record("confirmed", Some(&real));
     } else {

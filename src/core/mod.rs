@@ -9,4 +9,5 @@ pub mod display;
 pub mod plan;
 pub mod policy;
 pub mod secrets;
+pub mod suggest;
 pub mod wrangler;

@@ -152,7 +152,14 @@ pub fn plan(inv: &Invocation, project: &Project, op: &Operation, worker: Option<
         environment: op.environment.clone(),
         production: op.production,
         remote: op.remote,
-        worker: worker.map(str::to_owned),
+        // Only commands that act on a Worker name one (a D1, KV or R2 command does not).
+        worker: worker
+            .filter(|_| {
+                inv.command.is_some_and(|c| c.env_scoped)
+                    || DEPLOYS.contains(&op.command.as_str())
+                    || ["delete", "rollback"].contains(&op.command.as_str())
+            })
+            .map(str::to_owned),
         config: project.config.as_ref().map(|c| match c {
             Ok(cfg) => cfg.path.display().to_string(),
             Err(e) => format!("unreadable: {e}"),
@@ -676,6 +683,87 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 impl Plan {
+    /// The plan in one line, for a hook's deny reason: what would change, most important first.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(w) = &self.worker {
+            parts.push(format!("Worker {w}"));
+        }
+        if !self.routes.is_empty() {
+            let list: Vec<String> = self
+                .routes
+                .iter()
+                .map(|r| {
+                    let mut s = r.pattern.clone();
+                    if r.custom_domain {
+                        s.push_str(" (custom domain)");
+                    }
+                    if r.inherited {
+                        s.push_str(" (inherited)");
+                    }
+                    s
+                })
+                .collect();
+            parts.push(format!("routes {}", list.join(", ")));
+        }
+        if !self.workflows.is_empty() {
+            parts.push(format!("claims Workflows {}", self.workflows.join(", ")));
+        }
+        for d in &self.durable_objects {
+            parts.push(format!(
+                "Durable Object {} {} (tag {})",
+                d.class, d.change, d.tag
+            ));
+        }
+        let shared: Vec<&str> = self
+            .bindings
+            .iter()
+            .filter(|b| b.production)
+            .map(|b| b.binding.as_str())
+            .collect();
+        if !shared.is_empty() {
+            parts.push(format!(
+                "bindings on production resources: {}",
+                shared.join(", ")
+            ));
+        }
+        if let Some(db) = &self.database {
+            parts.push(format!("database {}", db.name));
+        }
+        if !self.migrations.is_empty() {
+            parts.push(format!("{} migration file(s)", self.migrations.len()));
+        }
+        let destructive: Vec<String> = self
+            .statements
+            .iter()
+            .filter(|s| s.destructive)
+            .map(|s| {
+                let sql: String = s.sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                sql.chars().take(60).collect()
+            })
+            .collect();
+        if !destructive.is_empty() {
+            parts.push(format!("destructive SQL: {}", destructive.join("; ")));
+        }
+        if !self.secrets.is_empty() {
+            parts.push(format!("secrets {}", self.secrets.join(", ")));
+        }
+        if !self.versions.is_empty() {
+            let list: Vec<String> = self
+                .versions
+                .iter()
+                .map(|v| match &v.percentage {
+                    Some(p) => format!("{}@{p}%", v.version),
+                    None => v.version.clone(),
+                })
+                .collect();
+            parts.push(format!("versions {}", list.join(", ")));
+        }
+        parts.extend(self.deletes.iter().cloned());
+        crate::display::escape(&parts.join("; "))
+    }
+
     /// The plan as lines for a terminal (escaped; nothing secret is in a plan): one line per
     /// fact, in the order a reviewer reads them.
     #[must_use]

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::World;
 use crate::context::Context;
 use crate::context::Env;
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
-use crate::{World, assess_as};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,31 +295,44 @@ fn pinned_other_than_4(command: &str) -> Option<String> {
 /// Why the core would not run this call for an agent, if it would not.
 fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String> {
     // The hook knows it answers an agent, whatever the environment says.
-    let a = match assess_as(world, args, |env, _| {
+    let context = |env: &crate::context::Env, _| {
         Context::agent_hook(agent.evidence(), env, &crate::context::RealDisk)
-    }) {
-        Ok(a) => a,
+    };
+    let (a, project) = match crate::evaluate(world, args, context, false) {
+        Ok(x) => x,
         Err(e) => return Some(format!("bad policy file {e}")),
     };
     let cmd = crate::display::command_line("wrangler", args);
-    match a.ruling.decision {
-        Decision::Run { .. } => None,
-        Decision::Confirm { .. } => Some(format!(
-            "`{cmd}` is {} work and needs a human",
-            a.operation.class.as_str()
-        )),
-        Decision::Refuse { reason, hint } => {
-            let alt = crate::policy::alternative(&a.operation)
-                .map(|alt| format!("{alt}; or "))
-                .unwrap_or_default();
-            Some(format!(
-                "`{cmd}` is {} work (rule {}): {reason}. Instead: {alt}{}",
-                a.operation.class.as_str(),
-                a.operation.rule,
-                hint.replace("{cmd}", &cmd)
-            ))
-        }
+    let (reason, hint) = match a.ruling.decision {
+        Decision::Run { .. } => return None,
+        Decision::Confirm { .. } => ("it needs a human".to_owned(), None),
+        Decision::Refuse { reason, hint } => (reason, Some(hint)),
+    };
+    // The same plan summary and suggestions a human sees.
+    let plan = crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
+    let summary = plan.summary();
+    let mut options: Vec<String> =
+        crate::core::suggest::instead(args, &a.invocation, &project, &a.operation, &a.context)
+            .iter()
+            .map(|argv| {
+                let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                format!("`{}`", crate::display::command_line("wrangler", &words))
+            })
+            .collect();
+    if let Some(hint) = hint {
+        options.push(hint.replace("{cmd}", &cmd));
     }
+    let changes = if summary.is_empty() {
+        String::new()
+    } else {
+        format!(" It would change: {summary}.")
+    };
+    Some(format!(
+        "`{cmd}` is {} work (rule {}): {reason}.{changes} Instead: {}",
+        a.operation.class.as_str(),
+        a.operation.rule,
+        options.join("; or ")
+    ))
 }
 
 /// The JSON an agent reads as "deny".

@@ -91,6 +91,7 @@ fn decision_corpus() {
         cases.len()
     );
     let mut failures = Vec::new();
+    let mut suggestions = 0;
     for case in &cases {
         let s = Sandbox::new();
         let mut dir = s.project();
@@ -139,7 +140,31 @@ fn decision_corpus() {
             failures.push(format!("{at}\n    {}\n    {}", wrong.join("; "), v["why"]));
         }
         assert!(s.wrangler_argv().is_none(), "{at}: explain ran wrangler");
+        // Every `instead:` suggestion is itself a call that runs, in the same place and context.
+        for suggestion in v["instead"].as_array().into_iter().flatten() {
+            suggestions += 1;
+            let mut run = s.safe(&["explain", "--json", "--"]).cwd(&dir);
+            for a in suggestion.as_array().unwrap() {
+                run = run.arg(a.as_str().unwrap());
+            }
+            for (k, val) in &case.env {
+                run = run.env(k, val);
+            }
+            let out = run.output();
+            let got: serde_json::Value =
+                serde_json::from_str(out.stdout().trim()).unwrap_or_default();
+            if got["decision"] != "run" {
+                failures.push(format!(
+                    "{at}\n    suggestion {suggestion} is {} ({}): {}",
+                    got["decision"], got["class"], got["why"]
+                ));
+            }
+        }
     }
+    assert!(
+        suggestions > 20,
+        "only {suggestions} instead: suggestions in the corpus"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",

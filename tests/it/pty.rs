@@ -145,3 +145,19 @@ fn the_prompt_shows_routes_migrations_and_bindings_of_a_deploy() {
     let (code, text, _) = p.finish(TIMEOUT);
     assert_eq!(code, Some(77), "{text}");
 }
+
+#[test]
+fn a_human_who_declined_is_offered_what_would_run_not_told_to_ask_a_human() {
+    let s = Sandbox::new();
+    plan_shop(&s);
+    let mut p = start(&s, &["deploy"], &[]);
+    p.wait_for("Type shop to confirm");
+    p.type_bytes(b"no\n");
+    let (code, text, _) = p.finish(TIMEOUT);
+    assert_eq!(code, Some(77), "{text}");
+    assert!(
+        text.contains("instead: `safe-wrangler versions upload`"),
+        "{text}"
+    );
+    assert!(!text.contains("ask a human"), "{text}");
+}
