@@ -86,6 +86,26 @@ enum Own {
     },
 }
 
+/// What `safe-wrangler --help` adds below the verbs.
+const HELP_AFTER: &str = "\
+Every other word goes to the real wrangler, guarded: `safe-wrangler deploy ...` is
+`wrangler deploy ...` with credentials kept away and production, migration and dns work confirmed
+by a human at a terminal (or approved CI). Through the `wrangler` shim, --help and --version are
+wrangler's own. `safe-wrangler --version` prints this version and the real wrangler's.";
+
+/// `safe-wrangler --help`: our verbs, and that every other word goes to wrangler.
+#[must_use]
+pub fn help() -> u8 {
+    use clap::CommandFactory as _;
+    use std::io::Write as _;
+    let text = Own::command()
+        .after_help(HELP_AFTER)
+        .override_usage("safe-wrangler <VERB> [ARGS]...\n       safe-wrangler <WRANGLER ARGS>...")
+        .render_help();
+    let _ = write!(std::io::stdout(), "{text}");
+    0
+}
+
 /// Runs an own verb; `args` starts with the verb.
 #[must_use]
 pub fn run_own(world: &World, args: &[OsString]) -> u8 {

@@ -179,6 +179,22 @@ pub fn run(world: &World) -> u8 {
         }
         return cli::run_own(world, args);
     }
+    // Called by its own name, `--help`/`-h`/`help` and `--version`/`-V`/`version` alone are ours
+    // (through the `wrangler` shim they pass through).
+    if program.starts_with(OWN_NAME)
+        && let Some(word) = args.first().and_then(|a| a.to_str())
+    {
+        let alone = args.len() == 1;
+        if word == "help" && !alone {
+            return cli::run_own(world, args);
+        }
+        if alone && matches!(word, "help" | "--help" | "-h") {
+            return cli::help();
+        }
+        if alone && matches!(word, "--version" | "-V" | "version") {
+            return version(world);
+        }
+    }
     fail::exit_code(exit::REFUSED);
     let shown = if program.starts_with(OWN_NAME) {
         OWN_NAME
@@ -361,6 +377,57 @@ fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
         Err(resolve::NotFound::BadOverride(why)) => {
             say(&display::escape(&why));
             Err(exit::NOT_FOUND)
+        }
+    }
+}
+
+/// `safe-wrangler --version`: ours, then the real wrangler's (`wrangler --version`, run with no
+/// Cloudflare credential, as local work is).
+fn version(world: &World) -> u8 {
+    use std::io::Write as _;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "safe-wrangler {}", env!("CARGO_PKG_VERSION"));
+    let Ok(depth) = nesting_depth(&world.env) else {
+        return exit::NOT_FOUND;
+    };
+    let real = match find_wrangler(world, &world.cwd) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let child = std::process::Command::new(&real)
+        .arg("--version")
+        .env_clear()
+        .envs(credentials::child_env(&world.env, depth + 1, None, &[]))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match child {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "wrangler {} ({})",
+                display::escape(line),
+                exec::shown(&real)
+            );
+            0
+        }
+        Ok(o) => {
+            say(&format!(
+                "{} --version failed ({})",
+                exec::shown(&real),
+                o.status
+            ));
+            exit::CANNOT_EXEC
+        }
+        Err(e) => {
+            say(&format!("cannot run {}: {e}", exec::shown(&real)));
+            exit::CANNOT_EXEC
         }
     }
 }

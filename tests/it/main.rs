@@ -12,6 +12,7 @@ mod e2e_guard;
 mod fake_api;
 mod hook;
 mod install;
+mod own;
 mod plan;
 mod policy;
 mod protect;

@@ -1,0 +1,65 @@
+//! Called as `safe-wrangler`, help and version are ours; through the `wrangler` shim they are
+//! wrangler's.
+
+use crate::util::{Sandbox, write_exe};
+
+#[test]
+fn help_is_ours_when_called_by_our_name() {
+    for word in ["--help", "-h", "help"] {
+        let s = Sandbox::new();
+        let out = s.safe(&[word]).output();
+        assert_eq!(out.code(), Some(0), "{word}: {}", out.stderr());
+        let text = out.stdout();
+        assert!(
+            text.contains("Every other word goes to the real wrangler"),
+            "{word}: {text}"
+        );
+        assert!(
+            text.contains("plan ") && text.contains("explain "),
+            "{word}: {text}"
+        );
+        assert!(s.wrangler_argv().is_none(), "{word}: wrangler ran");
+    }
+    let s = Sandbox::new();
+    let out = s.safe(&["help", "plan"]).output();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(out.stdout().contains("--json"), "{}", out.stdout());
+}
+
+#[test]
+fn version_is_ours_and_the_real_wranglers() {
+    for word in ["--version", "-V", "version"] {
+        let s = Sandbox::new();
+        write_exe(
+            &s.real_dir().join("wrangler"),
+            "#!/bin/sh\n[ \"$1\" = --version ] && [ -z \"$CLOUDFLARE_API_TOKEN\" ] && echo ' 4.164.0' && exit 0\nexit 3\n",
+        );
+        let out = s
+            .safe(&[word])
+            .env("CLOUDFLARE_API_TOKEN", crate::util::DUMMY_TOKEN)
+            .output();
+        assert_eq!(out.code(), Some(0), "{word}: {}", out.stderr());
+        let text = out.stdout();
+        assert!(
+            text.starts_with(&format!("safe-wrangler {}\n", env!("CARGO_PKG_VERSION"))),
+            "{word}: {text}"
+        );
+        assert!(text.contains("\nwrangler 4.164.0 ("), "{word}: {text}");
+    }
+}
+
+#[test]
+fn through_the_shim_help_and_version_are_wranglers() {
+    for word in ["--help", "-h", "--version", "-v"] {
+        let s = Sandbox::new();
+        let out = s.shim(&[word]).output();
+        assert_eq!(out.code(), Some(0), "{word}: {}", out.stderr());
+        let argv = s.wrangler_argv().expect("wrangler ran");
+        assert_eq!(argv, [std::ffi::OsString::from(word)]);
+    }
+    // After a command, --help is wrangler's too.
+    let s = Sandbox::new();
+    let out = s.safe(&["deploy", "--help"]).output();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(s.wrangler_argv().is_some());
+}
