@@ -381,6 +381,40 @@ fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, u8> {
     }
 }
 
+/// When we removed a credential (from the environment or a `.env` file) and wrangler has no
+/// stored OAuth login to fall back on, wrangler will ask for `CLOUDFLARE_API_TOKEN`, and an agent
+/// would set it again: say in one line what to do instead. Only the login file's existence is
+/// checked (`doctor`'s `oauth-login` paths); it is never read.
+fn oauth_note(world: &World, dotenv: &credentials::DotenvPlan) {
+    let mut removed: Vec<&str> = world
+        .env
+        .0
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.to_str())
+        .filter(|k| credentials::is_credential(k))
+        .collect();
+    if matches!(dotenv, credentials::DotenvPlan::Replace(_)) {
+        removed.push("a credential in the project's .env files");
+    }
+    if removed.is_empty() {
+        return;
+    }
+    let logged_in = crate::doctor::oauth_files(&world.env).is_some_and(|files| {
+        files
+            .iter()
+            .any(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0))
+    });
+    if !logged_in {
+        removed.sort_unstable();
+        removed.dedup();
+        say(&format!(
+            "no OAuth login: run `wrangler login` once (safe-wrangler keeps {} away from wrangler, which uses your own login instead)",
+            removed.join(", ")
+        ));
+    }
+}
+
 /// `safe-wrangler --version`: ours, then the real wrangler's (`wrangler --version`, run with no
 /// Cloudflare credential, as local work is).
 fn version(world: &World) -> u8 {
@@ -518,6 +552,10 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         call.record("confirmed", Some(&real));
     } else {
         call.record("run", Some(&real));
+    }
+
+    if token.is_none() && a.operation.remote {
+        oauth_note(world, &a.dotenv);
     }
 
     let launch = exec::Launch {

@@ -1,5 +1,5 @@
 //! Called as `safe-wrangler`, help and version are ours; through the `wrangler` shim they are
-//! wrangler's.
+//! wrangler's. And the one line that tells a caller whose credential we removed to log in.
 
 use crate::util::{Sandbox, write_exe};
 
@@ -62,4 +62,46 @@ fn through_the_shim_help_and_version_are_wranglers() {
     let out = s.safe(&["deploy", "--help"]).output();
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert!(s.wrangler_argv().is_some());
+}
+
+#[test]
+fn a_removed_credential_without_an_oauth_login_says_run_wrangler_login() {
+    let note = "no OAuth login: run `wrangler login` once";
+    // Token removed, no login: one line, naming the variable and never its value.
+    let s = Sandbox::new();
+    let out = s
+        .shim(&["whoami"])
+        .env("CLOUDFLARE_API_TOKEN", crate::util::DUMMY_TOKEN)
+        .output();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let err = out.stderr();
+    assert_eq!(err.matches(note).count(), 1, "{err}");
+    assert!(err.contains("CLOUDFLARE_API_TOKEN"), "{err}");
+    assert!(!err.contains(crate::util::DUMMY_TOKEN), "{err}");
+    // A credential in .env is removed too.
+    let s = Sandbox::new();
+    std::fs::write(
+        s.project().join(".env"),
+        format!("CLOUDFLARE_API_TOKEN={}\n", crate::util::DUMMY_TOKEN),
+    )
+    .unwrap();
+    let out = s.shim(&["whoami"]).output();
+    assert!(out.stderr().contains(note), "{}", out.stderr());
+    // With a stored login, or nothing removed, or local work: nothing said.
+    let s = Sandbox::new();
+    let login = s.home().join(".config/.wrangler/config/default.toml");
+    std::fs::create_dir_all(login.parent().unwrap()).unwrap();
+    std::fs::write(&login, "oauth_token = \"dummy\"\n").unwrap();
+    let out = s
+        .shim(&["whoami"])
+        .env("CLOUDFLARE_API_TOKEN", crate::util::DUMMY_TOKEN)
+        .output();
+    assert!(!out.stderr().contains(note), "{}", out.stderr());
+    let s = Sandbox::new();
+    assert!(!s.shim(&["whoami"]).output().stderr().contains(note));
+    let out = s
+        .shim(&["types"])
+        .env("CLOUDFLARE_API_TOKEN", crate::util::DUMMY_TOKEN)
+        .output();
+    assert!(!out.stderr().contains(note), "{}", out.stderr());
 }
