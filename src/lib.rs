@@ -293,6 +293,44 @@ impl Call<'_> {
         }
     }
 
+    /// Runs gated work as a child, records its outcome, and ends as it ended.
+    fn run_child(&self, launch: exec::Launch, real: &Path) -> u8 {
+        let decision = if matches!(self.a.ruling.decision, Decision::Confirm { .. }) {
+            "confirmed"
+        } else {
+            "run"
+        };
+        match edge::child::run(launch) {
+            Ok(finished) => {
+                self.record_outcome(decision, real, finished.json());
+                edge::child::mirror(finished.ended)
+            }
+            Err(err) => {
+                say(&format!("cannot run {}: {err}", exec::shown(real)));
+                exit::CANNOT_EXEC
+            }
+        }
+    }
+
+    /// After a child run: the same record again with `outcome` (exit status or signal, and how
+    /// long it ran), so a failed deploy is told apart from one that worked.
+    fn record_outcome(&self, decision: &str, wrangler: &Path, outcome: serde_json::Value) {
+        let mut line = audit::entry(self.a, self.world, self.args, Some(wrangler), decision);
+        line["outcome"] = outcome;
+        let result = match &self.log {
+            Some(path) => {
+                audit::append(path, &line).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
+        };
+        if let Err(why) = result {
+            say(&display::escape(&format!(
+                "warning: cannot write the audit log {why}"
+            )));
+            say(&format!("audit: {line}"));
+        }
+    }
+
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead
     /// (the suggestions that would run here, then `hint` when there is one).
     fn refuse(&self, reason: &str, hint: Option<&str>) -> u8 {
@@ -571,6 +609,11 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
         dotenv,
         dir: a.dir.clone(),
     };
+    // Production, migration and dns work runs as a child so its outcome is recorded; the rest
+    // keeps exec.
+    if a.operation.class.needs_approval() {
+        return call.run_child(launch, &real);
+    }
     let err = exec::exec(launch);
     say(&format!("cannot run {}: {err}", exec::shown(&real)));
     exit::CANNOT_EXEC

@@ -94,6 +94,15 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
     Ok(out)
 }
 
+/// The `--env-file=<copy>` arguments for `files`, the copies written (for a child run,
+/// [`crate::edge::child`]; exec writes them the same way).
+///
+/// # Errors
+/// When a copy cannot be written.
+pub fn env_file_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec<OsString>> {
+    write_copies(dir, files)
+}
+
 /// The display name of the program for messages.
 #[must_use]
 pub fn shown(program: &Path) -> String {

@@ -2,6 +2,7 @@
 //! plan, the prompt, finding the real wrangler, exec, the audit log).
 
 pub mod audit;
+pub mod child;
 pub mod confirm;
 pub mod credentials;
 pub mod exec;

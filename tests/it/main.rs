@@ -12,6 +12,7 @@ mod e2e_guard;
 mod fake_api;
 mod hook;
 mod install;
+mod outcome;
 mod own;
 mod plan;
 mod policy;
