@@ -1201,3 +1201,54 @@ fn e2e_approved_ci_runs_with_exactly_the_policy_token_for_the_class() {
         &f,
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes: a confirmed deploy whose real wrangler fails.
+
+#[test]
+fn e2e_a_confirmed_deploy_that_fails_exits_with_wranglers_code_and_records_it() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fs::create_dir_all(&project).unwrap();
+    // The entry point is missing: wrangler fails before any request.
+    fs::write(
+        project.join("wrangler.json"),
+        r#"{"name": "shop", "main": "src/missing.js", "compatibility_date": "2025-01-01"}"#,
+    )
+    .unwrap();
+    let f = fake(false);
+    let direct = fake_api::run_wrangler(w.direct(&f, &project, &[], &["deploy"]));
+    let expected = direct.code();
+    assert!(
+        expected.is_some_and(|c| c != 0),
+        "wrangler itself should fail: {expected:?}"
+    );
+    let log = w.work().join("audit.jsonl");
+    let log_str = log.display().to_string();
+    let r = run_in_pty(
+        w.safe_base(
+            &f,
+            &project,
+            &[("SAFE_WRANGLER_LOG", &log_str)],
+            &["deploy"],
+        ),
+        Some("shop"),
+        fake_api::WRANGLER_TIMEOUT,
+    );
+    assert_eq!(r.code, expected, "{}", r.text);
+    assert!(
+        r.text.contains("missing.js"),
+        "wrangler's own error: {}",
+        r.text
+    );
+    let last: Value =
+        serde_json::from_str(fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["decision"], "confirmed", "{last}");
+    assert_eq!(
+        last["outcome"]["exit"],
+        Value::from(expected.unwrap()),
+        "{last}"
+    );
+    assert!(f.requests().is_empty(), "{}", f.report());
+}
