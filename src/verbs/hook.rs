@@ -535,6 +535,31 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
     existing
 }
 
+/// The command a hook entry runs. A project's settings file is committed and used by every
+/// teammate, so it names the command as found on PATH; the user's own file and the printed
+/// snippet name this binary absolutely (agents run hooks from varying directories and PATHs).
+fn hook_program(world: &World, project: bool) -> String {
+    if project {
+        let on_path = world.env.get("PATH").is_some_and(|path| {
+            std::env::split_paths(path)
+                .filter(|d| d.is_absolute())
+                .any(|d| d.join(crate::OWN_NAME).is_file())
+        });
+        if !on_path {
+            eprintln!(
+                "safe-wrangler: warning: safe-wrangler is not on PATH here; the hook runs `safe-wrangler` from PATH, so add its directory to PATH (see install.sh)"
+            );
+        }
+        crate::OWN_NAME.to_owned()
+    } else {
+        world
+            .exe
+            .as_deref()
+            .and_then(|e| std::fs::canonicalize(e).ok())
+            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string())
+    }
+}
+
 fn install_verb(world: &World, rest: &[String]) -> u8 {
     let usage = "usage: safe-wrangler hook install <claude|codex|gemini|copilot|cursor> [--project | --user]";
     let (Some(agent), flags) = (
@@ -560,30 +585,7 @@ fn install_verb(world: &World, rest: &[String]) -> u8 {
             return crate::exit::USAGE;
         }
     };
-    // A project's settings file is committed and used by every teammate: it names the command
-    // as found on PATH (this machine's absolute path would be wrong elsewhere). The user's own
-    // file, and the printed snippet, name this binary absolutely: agents run hooks from varying
-    // directories and PATHs.
-    let project = matches!(flags, [f] if f == "--project");
-    let program = if project {
-        let on_path = world.env.get("PATH").is_some_and(|path| {
-            std::env::split_paths(path)
-                .filter(|d| d.is_absolute())
-                .any(|d| d.join(crate::OWN_NAME).is_file())
-        });
-        if !on_path {
-            eprintln!(
-                "safe-wrangler: warning: safe-wrangler is not on PATH here; the hook runs `safe-wrangler` from PATH, so add its directory to PATH (see install.sh)"
-            );
-        }
-        crate::OWN_NAME.to_owned()
-    } else {
-        world
-            .exe
-            .as_deref()
-            .and_then(|e| std::fs::canonicalize(e).ok())
-            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string())
-    };
+    let program = hook_program(world, matches!(flags, [f] if f == "--project"));
     let fragment = snippet(agent, &program);
     let Some(path) = target else {
         println!(
