@@ -583,7 +583,45 @@ pub fn run(world: &World, write: bool) -> u8 {
         };
         println!("{}", display::escape(&line));
     }
+    // Existing scripts that call wrangler directly: offer the safe-wrangler spelling (never
+    // rewritten without the user: a script is theirs).
+    let existing: Value = serde_json::from_str(&new_text).unwrap_or_default();
+    for (name, command) in existing
+        .get("scripts")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(command) = command.as_str() else {
+            continue;
+        };
+        if !crate::doctor::calls_wrangler(command) {
+            continue;
+        }
+        let line = format!(
+            "offer    {name}: calls wrangler directly; point it at safe-wrangler ({}), or run `safe-wrangler protect`",
+            quoted(&safe_spelling(command))
+        );
+        println!("{}", display::escape(&line));
+    }
     0
+}
+
+/// A script's command with `wrangler` (and `npx wrangler`) spelled `safe-wrangler`, for the offer.
+fn safe_spelling(command: &str) -> String {
+    let words: Vec<&str> = command.split(' ').collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for w in words {
+        if w == "wrangler" {
+            if out.last() == Some(&"npx") {
+                out.pop();
+            }
+            out.push("safe-wrangler");
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

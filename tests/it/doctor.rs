@@ -606,6 +606,10 @@ fn scripts_write_inserts_and_keeps_every_other_byte() {
     let text = out.stdout();
     assert!(text.contains("kept     cf:whoami"), "{text}");
     assert!(text.contains("added    cf:types"), "{text}");
+    assert!(
+        text.contains("offer    cf:whoami: calls wrangler directly; point it at safe-wrangler (\"safe-wrangler whoami\"), or run `safe-wrangler protect`"),
+        "{text}"
+    );
     let written = fs::read_to_string(s.project().join("package.json")).unwrap();
     let expected = TABBED.replace(
         "\"alpha\":   \"vitest\"",
