@@ -268,13 +268,31 @@ pub fn show(world: &World, since: Option<&str>, class: Option<&str>, json_out: b
             .flatten()
             .filter_map(Value::as_str)
             .collect();
+        // The Worker and the project (the directory's name) say which call this was; a child
+        // run's outcome says how it ended.
+        let worker = v["resources"]["worker"].as_str().unwrap_or("-");
+        let project = Path::new(&s("cwd"))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ended = match (
+            v["outcome"]["exit"].as_i64(),
+            v["outcome"]["signal"].as_str(),
+        ) {
+            (Some(code), _) => format!(" -> exit {code}"),
+            (None, Some(sig)) => format!(" -> {sig}"),
+            _ => String::new(),
+        };
         println!(
-            "{}  {:<9} {:<10} {:<12} {}  [{}; {}]  wrangler {}",
+            "{}  {:<9} {:<10} {:<12} {} in {}  {}{}  [{}; {}]  wrangler {}",
             s("time"),
             s("decision"),
             s("class"),
             esc(&env),
+            esc(worker),
+            esc(&project),
             esc(&s("command")),
+            ended,
             esc(&who),
             esc(&s("decided_by")),
             esc(&argv.join(" ")),

@@ -48,6 +48,17 @@ fn a_confirmed_deploy_that_fails_exits_with_wranglers_code_and_records_it() {
     assert_eq!(last["decision"], "confirmed", "{lines:?}");
     assert_eq!(last["outcome"]["exit"], 3, "{last}");
     assert!(last["outcome"]["duration_ms"].is_u64(), "{last}");
+    // `log` shows the Worker, the project and how it ended.
+    let out = s
+        .safe(&["log"])
+        .env("SAFE_WRANGLER_LOG", s.path("audit.jsonl"))
+        .output();
+    let shown = out.stdout();
+    let last_line = shown.lines().last().unwrap_or_default();
+    assert!(
+        last_line.contains("confirmed") && last_line.contains("shop in project  deploy -> exit 3"),
+        "{shown}"
+    );
     // The decision itself was written before wrangler ran.
     assert!(
         lines
