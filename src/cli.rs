@@ -41,6 +41,10 @@ enum Own {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Also ask Cloudflare what is live (the version now serving, D1 migrations already
+        /// applied) with read-only wrangler calls and your login.
+        #[arg(long)]
+        remote: bool,
         /// The wrangler arguments (put `--` before them if they start with a dash).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
@@ -125,7 +129,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     };
     match own {
         Own::Explain { json, args } => explain(world, &args, json),
-        Own::Plan { json, args } => plan(world, &args, json),
+        Own::Plan { json, remote, args } => plan(world, &args, json, remote),
         Own::Doctor { json } => crate::doctor::run(world, json),
         Own::Scripts { write } => crate::scripts::run(world, write),
         Own::Log { since, class, json } => {
@@ -145,7 +149,7 @@ fn detect(env: &crate::context::Env, gated: bool) -> crate::context::Context {
     )
 }
 
-fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
+fn plan(world: &World, args: &[OsString], as_json: bool, remote: bool) -> u8 {
     let evaluated = crate::evaluate(world, args, detect, true);
     let (a, project) = match evaluated {
         Ok(x) => x,
@@ -158,10 +162,18 @@ fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
     };
     let plan = crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
+    let live = if remote {
+        crate::edge::remote::ask(world, &a.invocation, &plan.migrations)
+    } else {
+        Vec::new()
+    };
     if as_json {
         let mut value = serde_json::to_value(&plan).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.insert("decision".into(), json!(a.ruling.decision.name()));
+            if remote {
+                map.insert("remote".into(), json!(live));
+            }
         }
         println!("{value}");
     } else {
@@ -172,6 +184,29 @@ fn plan(world: &World, args: &[OsString], as_json: bool) -> u8 {
             crate::display::escape(&a.operation.rule)
         );
         print!("{}", plan.text());
+        for l in &live {
+            let words: Vec<OsString> = l.command.iter().map(OsString::from).collect();
+            println!(
+                "  {:<13}{} (exit {})",
+                "live:",
+                crate::display::command_line("wrangler", &words),
+                l.exit.map_or_else(|| "-".to_owned(), |c| c.to_string())
+            );
+            if let Some(pending) = &l.pending {
+                println!(
+                    "  {:<13}{}",
+                    "not applied:",
+                    if pending.is_empty() {
+                        "none (every migration file is applied)".to_owned()
+                    } else {
+                        pending.join(", ")
+                    }
+                );
+            }
+            for line in l.output.lines().take(40) {
+                println!("  {:<13}{line}", "");
+            }
+        }
         if a.operation.production {
             println!(
                 "  {:<13}{}",

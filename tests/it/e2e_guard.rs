@@ -1252,3 +1252,53 @@ fn e2e_a_confirmed_deploy_that_fails_exits_with_wranglers_code_and_records_it() 
     );
     assert!(f.requests().is_empty(), "{}", f.report());
 }
+
+// ---------------------------------------------------------------------------------------------
+// `plan --remote`: what is live, by read-only calls with the caller's own login.
+
+#[test]
+fn e2e_plan_remote_lists_the_migrations_not_yet_applied_with_the_oauth_login() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fake_api::write_project(&project);
+    let f = fake(true);
+    let args = [
+        "plan",
+        "--remote",
+        "--json",
+        "--",
+        "d1",
+        "migrations",
+        "apply",
+        "DB",
+        "--remote",
+    ];
+    let r = run(
+        "plan --remote",
+        w.safe(&f, &project, &[("CLOUDFLARE_API_TOKEN", ENV_TOKEN)], &args),
+        &f,
+    );
+    r.assert_success(&f.report());
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let live = &v["remote"][0];
+    assert_eq!(live["command"][2], "list", "{v}");
+    assert_eq!(live["exit"], 0, "{v}\n{}", f.report());
+    assert_eq!(
+        live["pending"],
+        json!([fake_api::migration_name()]),
+        "{v}\n{}",
+        f.report()
+    );
+    let requests = f.requests();
+    assert!(!requests.is_empty(), "no request was made");
+    for req in &requests {
+        assert_eq!(req.credential, oauth(), "{}", f.report());
+        // Read-only: the migrations table is only read.
+        assert!(
+            !req.body.to_ascii_lowercase().contains("insert into"),
+            "{}",
+            f.report()
+        );
+    }
+}
