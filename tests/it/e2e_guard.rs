@@ -1302,3 +1302,40 @@ fn e2e_plan_remote_lists_the_migrations_not_yet_applied_with_the_oauth_login() {
         );
     }
 }
+
+#[test]
+fn e2e_plan_remote_shows_the_deployment_now_serving() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fake_api::write_project(&project);
+    let f = fake(true);
+    let r = run(
+        "plan --remote deploy",
+        w.safe(
+            &f,
+            &project,
+            &[("CLOUDFLARE_API_TOKEN", ENV_TOKEN)],
+            &["plan", "--remote", "--json", "--", "deploy"],
+        ),
+        &f,
+    );
+    r.assert_success(&f.report());
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let live = &v["remote"][0];
+    assert_eq!(live["command"], json!(["deployments", "status"]), "{v}");
+    assert_eq!(live["exit"], 0, "{v}\n{}", f.report());
+    let requests = f.requests();
+    assert!(
+        requests.iter().any(|r| r.path.ends_with("/deployments")),
+        "{}",
+        f.report()
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" && r.credential == oauth()),
+        "{}",
+        f.report()
+    );
+}
