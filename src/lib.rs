@@ -573,7 +573,7 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
             a.operation.class.as_str(),
             a.operation.rule,
             display::escape(policy::environment_label(&a.operation.environment)),
-            plan.text(),
+            plan.prompt_text(),
             display::escape(phrase),
         );
         call.record("confirm", Some(&real));

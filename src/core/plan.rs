@@ -135,6 +135,9 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// How many non-destructive statements (and migration file names) the prompt lists.
+const PROMPT_SQL: usize = 12;
+
 /// Commands whose plan shows what a deploy claims (routes, crons, bindings, migrations).
 const DEPLOYS: &[&str] = &["deploy", "versions upload", "triggers deploy", "dev"];
 
@@ -767,8 +770,20 @@ impl Plan {
     /// The plan as lines for a terminal (escaped; nothing secret is in a plan): one line per
     /// fact, in the order a reviewer reads them.
     #[must_use]
-    #[allow(clippy::too_many_lines)]
     pub fn text(&self) -> String {
+        self.lines(usize::MAX)
+    }
+
+    /// [`Plan::text`] for the prompt: every destructive statement, but at most `PROMPT_SQL`
+    /// others (and as many migration file names), the rest counted, so the question stays on
+    /// screen; `safe-wrangler plan` shows everything.
+    #[must_use]
+    pub fn prompt_text(&self) -> String {
+        self.lines(PROMPT_SQL)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn lines(&self, max_plain: usize) -> String {
         let esc = crate::display::escape;
         let mut out = String::new();
         let mut line = |label: &str, value: &str| {
@@ -849,10 +864,23 @@ impl Plan {
             }
             line("database:", &v);
         }
-        for m in &self.migrations {
+        for m in self.migrations.iter().take(max_plain) {
             line("migration:", m);
         }
+        if self.migrations.len() > max_plain {
+            line(
+                "migration:",
+                &format!("... and {} more files", self.migrations.len() - max_plain),
+            );
+        }
+        let mut plain = 0usize;
         for s in &self.statements {
+            if !s.destructive {
+                plain += 1;
+                if plain > max_plain {
+                    continue;
+                }
+            }
             let sql: String = s.sql.split_whitespace().collect::<Vec<_>>().join(" ");
             let shown = if sql.chars().count() > 100 {
                 format!("{}...", sql.chars().take(100).collect::<String>())
@@ -864,6 +892,15 @@ impl Plan {
                 None => String::new(),
             };
             line("sql:", &format!("{mark}{shown}  [{}]", s.source));
+        }
+        if plain > max_plain {
+            line(
+                "sql:",
+                &format!(
+                    "... and {} more statements that are not destructive (safe-wrangler plan shows all)",
+                    plain - max_plain
+                ),
+            );
         }
         for s in &self.secrets {
             line("secret:", s);
@@ -909,6 +946,51 @@ mod tests {
             ("WITH x AS (SELECT 1) DELETE FROM t", true),
         ] {
             assert_eq!(destructive(sql).is_some(), yes, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_prompt_lists_every_destructive_statement_and_counts_the_rest() {
+        let mut sql = String::new();
+        for i in 0..30 {
+            let _ = write!(sql, "INSERT INTO t VALUES ({i});");
+        }
+        sql.push_str("DROP TABLE t;");
+        let p = Plan {
+            statements: statements("x.sql", &sql),
+            ..plan_for_test()
+        };
+        let text = p.prompt_text();
+        assert!(text.contains("DESTRUCTIVE (drops a table"), "{text}");
+        assert!(text.contains("... and 18 more statements"), "{text}");
+        assert_eq!(text.matches("INSERT INTO").count(), PROMPT_SQL);
+        assert_eq!(p.text().matches("INSERT INTO").count(), 30);
+    }
+
+    fn plan_for_test() -> Plan {
+        Plan {
+            command: "d1 execute".into(),
+            class: Class::Migration,
+            environment: String::new(),
+            production: true,
+            remote: true,
+            worker: None,
+            config: None,
+            target: "db".into(),
+            routes: Vec::new(),
+            workers_dev: None,
+            preview_urls: None,
+            crons: Vec::new(),
+            workflows: Vec::new(),
+            durable_objects: Vec::new(),
+            bindings: Vec::new(),
+            database: None,
+            statements: Vec::new(),
+            migrations: Vec::new(),
+            secrets: Vec::new(),
+            versions: Vec::new(),
+            deletes: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
