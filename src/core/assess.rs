@@ -30,6 +30,8 @@ pub struct Project {
     /// What to do about the `.env` files wrangler would load (a credential in one the user named
     /// with `--env-file` is a refusal).
     pub dotenv: DotenvPlan,
+    /// Local files the plan shows (SQL, migrations, secret names); empty unless a plan is made.
+    pub plan_files: crate::core::plan::PlanFiles,
 }
 
 /// Everything the pure core says about one call.
@@ -100,7 +102,7 @@ pub fn assess(inv: &Invocation, project: &Project, context: &Context) -> Assessm
         &operation.environment,
         project.config.as_ref(),
     );
-    let phrase = policy::confirm_phrase(&operation, inv, worker.as_deref());
+    let phrase = crate::core::plan::target(inv, project, &operation, worker.as_deref());
     let ruling = decide(&operation, context, project, &phrase);
     Assessment {
         invocation: inv.clone(),

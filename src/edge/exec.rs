@@ -45,9 +45,17 @@ pub fn exec(launch: Launch) -> std::io::Error {
     args.splice(at..at, launch.extra_args);
     let mut cmd = std::process::Command::new(&launch.program);
     cmd.args(&args).env_clear().envs(launch.env);
+    keep_sigpipe(&mut cmd);
+    cmd.exec()
+}
+
+/// Gives wrangler the SIGPIPE disposition the caller started us with (see [`SIGPIPE_IGNORED`]),
+/// whether it is exec'd or run as a child ([`crate::edge::child`]).
+pub fn keep_sigpipe(cmd: &mut std::process::Command) {
     if SIGPIPE_IGNORED.load(Ordering::Relaxed) {
-        // SAFETY: runs between fork-less exec preparation and execve in this same process;
-        // `signal` with SIG_IGN installs no handler and allocates nothing.
+        // SAFETY: runs just before execve (in this same process for exec, in the forked child
+        // for a child run); `signal` with SIG_IGN installs no handler and allocates nothing, so
+        // it is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
                 nix::sys::signal::signal(
@@ -59,7 +67,6 @@ pub fn exec(launch: Launch) -> std::io::Error {
             });
         }
     }
-    cmd.exec()
 }
 
 /// One `--env-file=<copy>` per file: the credential-free copies, written into
