@@ -39,11 +39,14 @@ fi
 if [ -z "$binary" ]; then
   here="$(cd "$(dirname "$0")" && pwd)"
   command -v cargo >/dev/null || { echo "install.sh: cargo not found: install Rust from https://rustup.rs" >&2; exit 69; }
-  (cd "$here" && cargo build --release --locked --quiet)
+  echo "safe-wrangler: [1/3] building the release binary (about two minutes the first time; cargo shows its progress)..."
+  (cd "$here" && cargo build --release --locked)
   binary="$here/target/release/safe-wrangler"
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 66; }
+[ -z "${here:-}" ] && echo "safe-wrangler: [1/3] using the binary $binary"
 
+echo "safe-wrangler: [2/3] installing into $prefix..."
 mkdir -p "$bin_dir" "$shim_dir"
 # Copy then rename, so a running safe-wrangler is never half-overwritten.
 tmp="$bin_dir/.safe-wrangler.$$"
@@ -52,6 +55,19 @@ chmod 0755 "$tmp"
 mv -f "$tmp" "$bin_dir/safe-wrangler"
 ln -sfn "$bin_dir/safe-wrangler" "$shim_dir/wrangler"
 
-echo "safe-wrangler: installed $bin_dir/safe-wrangler and the shim $shim_dir/wrangler"
-echo "Add this line to your shell profile (~/.bashrc, ~/.zshrc) so the shim comes before any other wrangler:"
-echo "  export PATH=\"$shim_dir:$bin_dir:\$PATH\""
+echo "safe-wrangler: [3/3] installed $bin_dir/safe-wrangler and the shim $shim_dir/wrangler"
+echo
+echo "Next steps:"
+echo "  1. Add this line to your shell profile (~/.bashrc, ~/.zshrc) so the shim comes before any other wrangler:"
+echo "       export PATH=\"$shim_dir:$bin_dir:\$PATH\""
+echo "     then open a new shell."
+echo "  2. Log in once with your own account (safe-wrangler keeps API tokens away from wrangler):"
+echo "       wrangler login"
+echo "  3. Check this shell and a project:"
+echo "       safe-wrangler doctor"
+echo "  4. Stop coding agents before they run production work (per project, committed with it):"
+echo "       safe-wrangler hook install claude --project    # or codex, gemini, copilot, cursor"
+echo "  5. Guard npx wrangler and npm scripts in each project:"
+echo "       safe-wrangler protect"
+echo "     and keep it after npm install with a postinstall script in package.json:"
+echo "       \"postinstall\": \"safe-wrangler protect\""

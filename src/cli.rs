@@ -8,7 +8,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, Decision};
-use crate::{World, assess, exit};
+use crate::{World, exit};
 
 pub use crate::core::{OWN_VERBS, PLANNED_VERBS};
 
@@ -24,6 +24,20 @@ enum Own {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// The wrangler arguments (put `--` before them if they start with a dash).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Print what a wrangler call would change (Worker, routes, bindings, SQL, secrets, ...),
+    /// from argv, the config and local files; no network, never runs wrangler.
+    Plan {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also ask Cloudflare what is live (the version now serving, D1 migrations already
+        /// applied) with read-only wrangler calls and your login.
+        #[arg(long)]
+        remote: bool,
         /// The wrangler arguments (put `--` before them if they start with a dash).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
@@ -75,6 +89,26 @@ enum Own {
     },
 }
 
+/// What `safe-wrangler --help` adds below the verbs.
+const HELP_AFTER: &str = "\
+Every other word goes to the real wrangler, guarded: `safe-wrangler deploy ...` is
+`wrangler deploy ...` with credentials kept away and production, migration and dns work confirmed
+by a human at a terminal (or approved CI). Through the `wrangler` shim, --help and --version are
+wrangler's own. `safe-wrangler --version` prints this version and the real wrangler's.";
+
+/// `safe-wrangler --help`: our verbs, and that every other word goes to wrangler.
+#[must_use]
+pub fn help() -> u8 {
+    use clap::CommandFactory as _;
+    use std::io::Write as _;
+    let text = Own::command()
+        .after_help(HELP_AFTER)
+        .override_usage("safe-wrangler <VERB> [ARGS]...\n       safe-wrangler <WRANGLER ARGS>...")
+        .render_help();
+    let _ = write!(std::io::stdout(), "{text}");
+    0
+}
+
 /// Runs an own verb; `args` starts with the verb.
 #[must_use]
 pub fn run_own(world: &World, args: &[OsString]) -> u8 {
@@ -94,6 +128,7 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     };
     match own {
         Own::Explain { json, args } => explain(world, &args, json),
+        Own::Plan { json, remote, args } => plan(world, &args, json, remote),
         Own::Doctor { json } => crate::doctor::run(world, json),
         Own::Scripts { write } => crate::scripts::run(world, write),
         Own::Log { since, class, json } => {
@@ -132,6 +167,9 @@ pub struct Explanation {
     pub worker: Option<String>,
     pub routes: Vec<String>,
     pub facts: Vec<String>,
+    /// What would run instead when this call does not run as asked: whole argvs (without the
+    /// program, secrets redacted), each classified and decided `run` in the same context.
+    pub instead: Vec<Vec<String>>,
 }
 
 /// The caller, in [`Explanation`].
@@ -151,6 +189,7 @@ impl Explanation {
         reason: String,
         sources: Vec<String>,
         config: Option<&str>,
+        instead: &[Vec<String>],
     ) -> Self {
         let op = &a.operation;
         let redact = crate::secrets::redact;
@@ -182,13 +221,113 @@ impl Explanation {
             worker: a.worker.as_deref().map(redact),
             routes: op.routes.clone(),
             facts: op.facts.iter().map(|f| redact(f)).collect(),
+            instead: instead
+                .iter()
+                .map(|argv| {
+                    let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                    crate::display::redacted_words(&words)
+                })
+                .collect(),
         }
+    }
+}
+
+/// The caller as the wrapper would see it (the terminal is measured only when it matters).
+fn detect(env: &crate::context::Env, gated: bool) -> crate::context::Context {
+    crate::context::Context::detect(
+        env,
+        gated && crate::confirm::terminal_present(),
+        &crate::edge::files::RealDisk,
+    )
+}
+
+fn plan(world: &World, args: &[OsString], as_json: bool, remote: bool) -> u8 {
+    let evaluated = crate::evaluate(world, args, detect, true);
+    let (a, project) = match evaluated {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!(
+                "safe-wrangler: {}",
+                crate::display::escape(&format!("bad policy file {e}"))
+            );
+            return exit::CONFIG;
+        }
+    };
+    let plan = crate::core::plan::plan(&a.invocation, &project, &a.operation, a.worker.as_deref());
+    let live = if remote {
+        crate::edge::remote::ask(world, &a.invocation, &plan.migrations)
+    } else {
+        Vec::new()
+    };
+    if as_json {
+        let mut value = serde_json::to_value(&plan).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("decision".into(), a.ruling.decision.name().into());
+            if remote {
+                map.insert(
+                    "remote".into(),
+                    serde_json::to_value(&live).unwrap_or_default(),
+                );
+            }
+        }
+        redact_strings(&mut value);
+        println!("{value}");
+    } else {
+        let cmd = crate::display::command_line("wrangler", args);
+        println!(
+            "`{cmd}` is {} work (rule {}); nothing has run.",
+            plan.class.as_str(),
+            crate::display::shown(&a.operation.rule)
+        );
+        print!("{}", plan.text());
+        for l in &live {
+            let words: Vec<OsString> = l.command.iter().map(OsString::from).collect();
+            println!(
+                "  {:<13}{} (exit {})",
+                "live:",
+                crate::display::command_line("wrangler", &words),
+                l.exit.map_or_else(|| "-".to_owned(), |c| c.to_string())
+            );
+            if let Some(pending) = &l.pending {
+                println!(
+                    "  {:<13}{}",
+                    "not applied:",
+                    if pending.is_empty() {
+                        "none (every migration file is applied)".to_owned()
+                    } else {
+                        crate::display::shown(&pending.join(", "))
+                    }
+                );
+            }
+            for line in l.output.lines().take(40) {
+                println!("  {:<13}{}", "", crate::display::shown(line));
+            }
+        }
+        if a.operation.production {
+            println!(
+                "  {:<13}{}",
+                "to confirm:",
+                crate::display::shown(&plan.target)
+            );
+        }
+    }
+    0
+}
+
+/// Every string in `value` redacted, as every echo of user input (SQL, names and wrangler's own
+/// output in a plan come from files and calls we do not control).
+fn redact_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = crate::secrets::redact(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(redact_strings),
+        _ => {}
     }
 }
 
 #[allow(clippy::too_many_lines)] // one line per field of explain's output, JSON and text
 fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
-    let a = match assess(world, args, crate::confirm::terminal_present) {
+    let (a, project) = match crate::evaluate(world, args, detect, false) {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
@@ -200,6 +339,14 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
     };
     let op = &a.operation;
     let decision = &a.ruling.decision;
+    // What would run instead, when this call does not run as asked (a refusal's come from the
+    // one refusal renderer).
+    let mut instead = match decision {
+        Decision::Confirm { .. } => {
+            crate::core::suggest::instead(args, &a.invocation, &project, op, &a.context)
+        }
+        _ => Vec::new(),
+    };
     let reason = match decision {
         Decision::Run {
             credential: policy::Credential::None,
@@ -211,7 +358,17 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
         Decision::Confirm { phrase } => format!("a human must type {phrase} on the terminal"),
         Decision::Refuse { reason, hint } => {
-            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).explain_reason()
+            let refusal = crate::core::refusal::Refusal::new(
+                &a,
+                &project,
+                "wrangler",
+                args,
+                reason,
+                Some(hint),
+            );
+            let reason = refusal.explain_reason();
+            instead = refusal.instead;
+            reason
         }
     };
     // Every field that can come from user input is redacted (JSON escapes the rest itself).
@@ -229,7 +386,13 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         None => None,
     };
     if as_json {
-        let value = Explanation::of(&a, reason.clone(), sources.clone(), config.as_deref());
+        let value = Explanation::of(
+            &a,
+            reason.clone(),
+            sources.clone(),
+            config.as_deref(),
+            &instead,
+        );
         match serde_json::to_string(&value) {
             Ok(line) => println!("{line}"),
             Err(e) => {
@@ -264,6 +427,13 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         }
         if !sources.is_empty() {
             println!("policy:      {}", esc(&sources.join(", ")));
+        }
+        for argv in &instead {
+            let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            println!(
+                "instead:     {}",
+                crate::display::command_line("wrangler", &words)
+            );
         }
         println!(
             "decision:    {} (by {}): {}",

@@ -220,6 +220,22 @@ pub fn run(world: &World) -> u8 {
         }
         return cli::run_own(world, args);
     }
+    // Called by its own name, `--help`/`-h`/`help` and `--version`/`-V`/`version` alone are ours
+    // (through the `wrangler` shim they pass through).
+    if program.starts_with(OWN_NAME)
+        && let Some(word) = args.first().and_then(|a| a.to_str())
+    {
+        let alone = args.len() == 1;
+        if word == "help" && !alone {
+            return cli::run_own(world, args);
+        }
+        if alone && matches!(word, "help" | "--help" | "-h") {
+            return cli::help();
+        }
+        if alone && matches!(word, "--version" | "-V" | "version") {
+            return version(world);
+        }
+    }
     fail::exit_code(exit::REFUSED);
     let shown = if program.starts_with(OWN_NAME) {
         OWN_NAME
@@ -254,13 +270,33 @@ pub fn assess_as(
     args: &[OsString],
     context: impl FnOnce(&Env, bool) -> Context,
 ) -> Result<Assessment, policy::PolicyError> {
+    evaluate(world, args, context, false).map(|(a, _)| a)
+}
+
+/// [`assess_as`], also returning the gathered [`Project`](crate::core::assess::Project) (for the
+/// plan and the `instead:` suggestions). `for_plan`: read what a plan shows even when the call
+/// needs no approval; work that needs approval always gets it.
+///
+/// # Errors
+/// A policy file that cannot be used (exit 78).
+pub fn evaluate(
+    world: &World,
+    args: &[OsString],
+    context: impl FnOnce(&Env, bool) -> Context,
+    for_plan: bool,
+) -> Result<(Assessment, crate::core::assess::Project), policy::PolicyError> {
     let invocation = wrangler::argv::parse(args);
-    let project = edge::gather::gather(world, &invocation)?;
+    let mut project = edge::gather::gather(world, &invocation)?;
+    let gated = crate::core::assess::gated(&invocation, &project);
+    if gated || for_plan {
+        edge::gather::plan_inputs(&invocation, &mut project);
+    }
     let class = crate::core::assess::operation(&invocation, &project).class;
-    let mut context = context(&world.env, class.needs_approval());
+    let mut context = context(&world.env, gated);
     // Proving a CI identity needs the network: only for gated work in CI with an `oidc` rule.
     oidc::prove(&mut context, &project.policy, class, &world.env);
-    Ok(crate::core::assess::assess(&invocation, &project, &context))
+    let a = crate::core::assess::assess(&invocation, &project, &context);
+    Ok((a, project))
 }
 
 /// One line on stderr; a closed or broken stderr never changes what the wrapper does.
@@ -276,6 +312,8 @@ struct Call<'a> {
     args: &'a [OsString],
     a: &'a Assessment,
     log: Option<PathBuf>,
+    /// What the gather step read (the `instead:` suggestions are classified against it).
+    project: &'a crate::core::assess::Project,
 }
 
 impl Call<'_> {
@@ -296,21 +334,49 @@ impl Call<'_> {
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
     fn refuse(&self, reason: &str, hint: &str) -> Error {
         self.record("refuse", None);
-        self.refusal(reason, hint)
+        self.refusal(reason, Some(hint))
     }
 
-    /// Asks the human at the terminal and records the answer; the error unless confirmed.
+    /// Runs gated work as a child and ends as it ended. When it has ended, the decision's record
+    /// is appended once more with its `result` (exit status or signal, and how long it ran), so a
+    /// failed deploy is told apart from one that worked; `decision` is that record's decision.
+    fn run_child(
+        &self,
+        launch: exec::Launch,
+        real: &Path,
+        decision: Option<&str>,
+    ) -> Result<u8, Error> {
+        let finished = edge::child::run(launch)
+            .map_err(|err| Error::CannotExec(format!("cannot run {}: {err}", exec::shown(real))))?;
+        if let Some(decision) = decision {
+            let mut line = audit::entry(self.a, self.world, self.args, Some(real), decision);
+            line["result"] = finished.json();
+            write_record(self.log.as_deref(), &line, "result");
+        }
+        Ok(edge::child::mirror(finished.ended))
+    }
+
+    /// Shows the plan, asks the human at the terminal and records the answer; the error unless
+    /// confirmed. The human at the terminal decided: a refusal after the prompt does not tell
+    /// them to ask a human.
     fn ask(&self, phrase: &str, real: &Path) -> Result<(), Error> {
         let op = &self.a.operation;
+        // The plan comes before the question: the human decides on what will change.
+        let plan = crate::core::plan::plan(
+            &self.a.invocation,
+            self.project,
+            op,
+            self.a.worker.as_deref(),
+        );
         let summary = format!(
-            "safe-wrangler: `{}` is {} work (rule {}) on environment {}.\n  target: {}",
+            "safe-wrangler: `{}` is {} work (rule {}) on environment {}. It would change:\n{}  target:      {}",
             display::command_line(self.shown, self.args),
             op.class.as_str(),
-            op.rule,
+            display::shown(&op.rule),
             display::shown(policy::environment_label(&op.environment)),
+            plan.prompt_text(),
             display::shown(phrase),
         );
-        let hint = "ask a human to run it in their terminal: {cmd}";
         let why = match confirm::ask(&summary, &display::shown(phrase), phrase) {
             Ok(confirm::Answer::Confirmed) => {
                 self.record("confirmed", Some(real));
@@ -320,7 +386,7 @@ impl Call<'_> {
                 self.record_interrupted(real, why);
                 let err = self.refusal(
                     &format!("not confirmed: interrupted ({})", why.name()),
-                    hint,
+                    None,
                 );
                 // A SIGTERM or SIGHUP ends the process as that signal would have.
                 if let confirm::Interruption::Signal(sig) = why
@@ -334,13 +400,20 @@ impl Call<'_> {
             Err(e) => format!("cannot ask on the terminal: {e}"),
         };
         self.record("declined", Some(real));
-        Err(self.refusal(&format!("not confirmed: {why}"), hint))
+        Err(self.refusal(&format!("not confirmed: {why}"), None))
     }
 
-    /// The two lines on stderr of a refusal already recorded.
-    fn refusal(&self, reason: &str, hint: &str) -> Error {
-        let refusal =
-            crate::core::refusal::Refusal::new(self.a, self.shown, self.args, reason, hint);
+    /// The two lines on stderr of a refusal already recorded: the `instead:` line offers the
+    /// suggestions that would run here, then `hint` when there is one.
+    fn refusal(&self, reason: &str, hint: Option<&str>) -> Error {
+        let refusal = crate::core::refusal::Refusal::new(
+            self.a,
+            self.project,
+            self.shown,
+            self.args,
+            reason,
+            hint,
+        );
         for line in refusal.wrapper_lines() {
             say(&line);
         }
@@ -359,7 +432,10 @@ fn write_record(log: Option<&Path>, line: &serde_json::Value, outcome: &str) {
         say(&display::escape(&format!(
             "warning: cannot write the audit log {why}"
         )));
-        if matches!(outcome, "refuse" | "confirmed" | "declined" | "interrupted") {
+        if matches!(
+            outcome,
+            "refuse" | "confirmed" | "declined" | "interrupted" | "result"
+        ) {
             say(&format!("audit: {line}"));
         }
     }
@@ -434,20 +510,103 @@ fn env_copies(dotenv: &credentials::DotenvPlan, dir: &Path) -> Result<Vec<OsStri
     })
 }
 
+/// When we removed a credential (from the environment or a `.env` file) and wrangler has no
+/// stored OAuth login to fall back on, wrangler will ask for `CLOUDFLARE_API_TOKEN`, and an agent
+/// would set it again: say in one line what to do instead. Only the login file's existence is
+/// checked (`doctor`'s `oauth-login` paths); it is never read.
+fn oauth_note(world: &World, dotenv: &credentials::DotenvPlan) {
+    let mut removed: Vec<&str> = world
+        .env
+        .0
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.to_str())
+        .filter(|k| credentials::is_credential(k))
+        .collect();
+    if matches!(dotenv, credentials::DotenvPlan::Replace(_)) {
+        removed.push("a credential in the project's .env files");
+    }
+    if removed.is_empty() {
+        return;
+    }
+    let logged_in = crate::doctor::oauth_files(&world.env).is_some_and(|files| {
+        files
+            .iter()
+            .any(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0))
+    });
+    if !logged_in {
+        removed.sort_unstable();
+        removed.dedup();
+        say(&format!(
+            "no OAuth login: run `wrangler login` once (safe-wrangler keeps {} away from wrangler, which uses your own login instead)",
+            removed.join(", ")
+        ));
+    }
+}
+
+/// `safe-wrangler --version`: ours, then the real wrangler's (`wrangler --version`, run with no
+/// Cloudflare credential, as local work is).
+fn version(world: &World) -> u8 {
+    use std::io::Write as _;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "safe-wrangler {}", env!("CARGO_PKG_VERSION"));
+    let depth = match nesting_depth(&world.env) {
+        Ok(d) => d,
+        Err(why) => return Error::NotFound(why.to_owned()).report(),
+    };
+    let real = match find_wrangler(world, &world.cwd) {
+        Ok(p) => p,
+        Err(e) => return e.report(),
+    };
+    let child = std::process::Command::new(&real)
+        .arg("--version")
+        .env_clear()
+        .envs(credentials::child_env(&world.env, depth + 1, None, &[]))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match child {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "wrangler {} ({})",
+                display::escape(line),
+                exec::shown(&real)
+            );
+            0
+        }
+        Ok(o) => {
+            say(&format!(
+                "{} --version failed ({})",
+                exec::shown(&real),
+                o.status
+            ));
+            exit::CANNOT_EXEC
+        }
+        Err(e) => {
+            say(&format!("cannot run {}: {e}", exec::shown(&real)));
+            exit::CANNOT_EXEC
+        }
+    }
+}
+
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     match guarded(world, shown, args) {
-        Ok(never) => match never {},
+        Ok(code) => code,
         Err(e) => e.report(),
     }
 }
 
-/// [`guard`]'s steps; returns only when wrangler was not run.
-fn guarded(
-    world: &World,
-    shown: &str,
-    args: &[OsString],
-) -> Result<std::convert::Infallible, Error> {
+/// [`guard`]'s steps; returns the exit code only of gated work run as a child (mirroring how it
+/// ended), and an error when wrangler was not run.
+fn guarded(world: &World, shown: &str, args: &[OsString]) -> Result<u8, Error> {
     let depth = nesting_depth(&world.env).map_err(|why| {
         let log = audit::log_path(&world.env);
         write_record(
@@ -459,13 +618,26 @@ fn guarded(
     })?;
     let print = fingerprint(world, args);
     let recorded_above = depth > 0 && world.env.str(RECORDED_VAR) == Some(print.as_str());
-    let a = assess(world, args, confirm::terminal_present).map_err(Error::Policy)?;
+    let (a, project) = evaluate(
+        world,
+        args,
+        |env, gated| {
+            Context::detect(
+                env,
+                gated && confirm::terminal_present(),
+                &crate::edge::files::RealDisk,
+            )
+        },
+        false,
+    )
+    .map_err(Error::Policy)?;
     let call = Call {
         world,
         shown,
         args,
         a: &a,
         log: audit::log_path(&world.env),
+        project: &project,
     };
     let credential = match &a.ruling.decision {
         Decision::Refuse { reason, hint } => return Err(call.refuse(reason, hint)),
@@ -497,6 +669,10 @@ fn guarded(
         call.record("run", Some(&real));
     }
 
+    if token.is_none() && a.operation.remote {
+        oauth_note(world, &a.dotenv);
+    }
+
     let launch = exec::Launch {
         program: real.clone(),
         args: args.to_vec(),
@@ -514,6 +690,16 @@ fn guarded(
         },
         extra_args,
     };
+    // Production, migration and dns work runs as a child so how it ended is recorded (`result`,
+    // on the decision's own record appended again); the rest keeps exec.
+    if a.operation.class.needs_approval() {
+        let decision = match &a.ruling.decision {
+            Decision::Confirm { .. } => Some("confirmed"),
+            _ if recorded_above => None,
+            _ => Some("run"),
+        };
+        return call.run_child(launch, &real, decision);
+    }
     let err = exec::exec(launch);
     Err(Error::CannotExec(format!(
         "cannot run {}: {err}",

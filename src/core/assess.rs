@@ -44,6 +44,8 @@ pub struct Project {
     pub dotenv_files: Vec<(PathBuf, Vec<u8>)>,
     /// Why what wrangler would load from its `.env` files cannot be known; the call is refused.
     pub dotenv_problem: Option<DotenvProblem>,
+    /// Local files the plan shows (SQL, migrations, secret names); empty unless a plan is made.
+    pub plan_files: crate::core::plan::PlanFiles,
 }
 
 /// Why we cannot know what wrangler would load from its `.env` files: each refuses the call
@@ -149,7 +151,7 @@ pub fn assess(inv: &Invocation, project: &Project, context: &Context) -> Assessm
         &operation.environment,
         project.config.as_ref(),
     );
-    let phrase = policy::confirm_phrase(&operation, inv, worker.as_deref());
+    let phrase = crate::core::plan::target(inv, project, &operation, worker.as_deref());
     let ruling = decide(&operation, context, project, &phrase);
     Assessment {
         invocation: inv.clone(),

@@ -1106,7 +1106,7 @@ fn statement_reads(stmt: &str) -> bool {
 }
 
 /// Statements of a SQL text with comments removed, split on `;` outside quotes.
-fn split_sql(sql: &str) -> Vec<String> {
+pub(crate) fn split_sql(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = sql.chars().peekable();

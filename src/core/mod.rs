@@ -6,14 +6,16 @@ pub mod assess;
 pub mod classify;
 pub mod context;
 pub mod display;
+pub mod plan;
 pub mod policy;
 pub mod refusal;
 pub mod secrets;
+pub mod suggest;
 pub mod wrangler;
 
 /// The verbs safe-wrangler answers itself when called by its own name.
 pub const OWN_VERBS: &[&str] = &[
-    "explain", "doctor", "scripts", "log", "hook", "protect", "shim",
+    "explain", "plan", "doctor", "scripts", "log", "hook", "protect", "shim",
 ];
 
 /// Verbs reserved for later use; checked against wrangler's commands now so that none of them can

@@ -606,29 +606,6 @@ pub fn environment_label(environment: &str) -> &str {
     }
 }
 
-/// What would work instead, for the refusal's second line: a safer command when one exists.
-#[must_use]
-pub fn alternative(op: &Operation) -> Option<&'static str> {
-    Some(match (op.command.as_str(), op.class) {
-        ("deploy" | "versions deploy", _) => {
-            "upload a preview version: wrangler versions upload, or deploy to a non-production environment: --env staging"
-        }
-        ("d1 migrations apply" | "d1 execute", _) => {
-            "try it against the local database first: add --local"
-        }
-        ("pages deploy", _) => {
-            "deploy a preview branch: wrangler pages deploy --branch <feature-branch>"
-        }
-        (cmd, _) if cmd.starts_with("kv ") || cmd.starts_with("r2 object") => {
-            "work on local data: add --local"
-        }
-        (_, Class::Dns) => {
-            "deploy without routes or domains to a preview: wrangler versions upload"
-        }
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

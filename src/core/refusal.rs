@@ -1,10 +1,13 @@
 //! One refusal renderer for every way in: the wrapper's two stderr lines, the hook's reason and
 //! explain's `reason`. Every part that can come from user input (the command line, the
-//! environment, the why, the reason) is redacted and escaped here, once.
+//! environment, the why, the reason, the plan summary, the suggestions) is redacted and escaped
+//! here, once. What to do instead is the `instead:` suggestions ([`crate::core::suggest`]: whole
+//! command lines built from the caller's argv and config, each of which would itself run here),
+//! then the policy's hint when there is one.
 
 use std::ffi::OsString;
 
-use crate::core::assess::Assessment;
+use crate::core::assess::{Assessment, Project};
 use crate::display::{command_line, shown};
 use crate::policy;
 
@@ -18,43 +21,63 @@ pub struct Refusal {
     pub environment: String,
     pub why: String,
     pub reason: String,
-    /// What to do instead (the policy's hint, with the command filled in).
-    pub hint: String,
-    /// A safer command that does the same job, when there is one.
-    pub alternative: Option<&'static str>,
+    /// The suggested calls that would run here (argv without the program), as classified.
+    pub instead: Vec<Vec<String>>,
+    /// The same suggestions as command lines to show (program first; redacted, quoted, escaped).
+    pub suggestions: Vec<String>,
+    /// What else to do (the policy's hint, with the command filled in); `None` when the human at
+    /// the terminal has just decided (not told to ask a human).
+    pub hint: Option<String>,
+    /// What the call would change, in one line ([`crate::core::plan::Plan::summary`]).
+    pub changes: String,
 }
 
 impl Refusal {
-    /// The refusal of `a`'s call (`program args`) for `reason`, with `hint` (`{cmd}` stands for
-    /// the command line).
+    /// The refusal of `a`'s call (`program args`, decided on `project`) for `reason`, with `hint`
+    /// (`{cmd}` stands for the command line).
     #[must_use]
     pub fn new(
         a: &Assessment,
+        project: &Project,
         program: &str,
         args: &[OsString],
         reason: &str,
-        hint: &str,
+        hint: Option<&str>,
     ) -> Refusal {
         let op = &a.operation;
         let cmd = command_line(program, args);
+        let instead = crate::core::suggest::instead(args, &a.invocation, project, op, &a.context);
+        let suggestions = instead
+            .iter()
+            .map(|argv| {
+                let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                command_line(program, &words)
+            })
+            .collect();
+        let changes =
+            crate::core::plan::plan(&a.invocation, project, op, a.worker.as_deref()).summary();
         Refusal {
-            hint: shown(hint).replace("{cmd}", &cmd),
+            hint: hint.map(|h| shown(h).replace("{cmd}", &cmd)),
             cmd,
             class: op.class.as_str(),
             rule: shown(&op.rule),
             environment: shown(policy::environment_label(&op.environment)),
             why: shown(&op.why),
             reason: shown(reason),
-            alternative: policy::alternative(op),
+            instead,
+            suggestions,
+            changes,
         }
     }
 
-    /// What to do instead, the alternative first.
-    fn instead(&self) -> String {
-        match self.alternative {
-            Some(alt) => format!("{alt}; or {}", self.hint),
-            None => self.hint.clone(),
+    /// What to do instead: the suggestions that would run, then the hint.
+    fn instead_line(&self) -> String {
+        let mut options: Vec<String> = self.suggestions.iter().map(|s| format!("`{s}`")).collect();
+        options.extend(self.hint.clone());
+        if options.is_empty() {
+            options.push("nothing ran; run it again and type the name to go ahead".to_owned());
         }
+        options.join("; or ")
     }
 
     /// The wrapper's two lines on stderr (without the `safe-wrangler: ` prefix).
@@ -65,26 +88,34 @@ impl Refusal {
                 "refused `{}`: {} ({}; rule {}, environment {}): {}",
                 self.cmd, self.class, self.why, self.rule, self.environment, self.reason
             ),
-            format!("instead: {}", self.instead()),
+            format!("instead: {}", self.instead_line()),
         ]
     }
 
-    /// The agent hook's reason.
+    /// The agent hook's reason: the same plan summary and suggestions a human sees.
     #[must_use]
     pub fn hook_reason(&self) -> String {
+        let changes = if self.changes.is_empty() {
+            String::new()
+        } else {
+            format!(" It would change: {}.", self.changes)
+        };
         format!(
-            "`{}` is {} work (rule {}): {}. Instead: {}",
+            "`{}` is {} work (rule {}): {}.{changes} Instead: {}",
             self.cmd,
             self.class,
             self.rule,
             self.reason,
-            self.instead()
+            self.instead_line()
         )
     }
 
-    /// explain's `reason`.
+    /// explain's `reason` (the suggestions are explain's own `instead` field).
     #[must_use]
     pub fn explain_reason(&self) -> String {
-        format!("{}; instead: {}", self.reason, self.hint)
+        match &self.hint {
+            Some(hint) => format!("{}; instead: {hint}", self.reason),
+            None => self.reason.clone(),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The audit log: one JSON line per decision, written before wrangler runs (write-ahead), so a
 //! refused call is recorded too; a prompt's record is written once the human has answered (or the
-//! prompt was interrupted), with that outcome.
+//! prompt was interrupted), with that outcome. Production, migration and dns work that runs is a
+//! child of safe-wrangler: when it ends, its record is appended once more with `result` (exit
+//! status or signal, and `duration_ms`).
 //!
 //! Location: `$SAFE_WRANGLER_LOG`, else `$XDG_STATE_HOME/safe-wrangler/audit.jsonl` (default
 //! `~/.local/state/...`, with the user database's home when `HOME` is unset; a relative
@@ -140,8 +142,9 @@ fn context_json(a: &Assessment) -> Value {
     })
 }
 
-/// One log entry for a decision (`outcome` is `run`, `refuse`, `confirmed`, `declined` or
-/// `interrupted`).
+/// One log entry for a decision (`outcome`, written as `decision`, is `run`, `refuse`,
+/// `confirmed`, `declined` or `interrupted`). A child run's end is added by the caller as
+/// `result` on the same record appended again.
 #[must_use]
 pub fn entry(
     a: &Assessment,
@@ -513,14 +516,29 @@ fn show_line(
         Some(sig) => format!("{} ({sig})", s("decision")),
         None => s("decision"),
     };
+    // The Worker and the project (the directory's name) say which call this was; a child run's
+    // `result` says how it ended.
+    let worker = v["resources"]["worker"].as_str().unwrap_or("-");
+    let project = Path::new(&s("cwd"))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ended = match (v["result"]["exit"].as_i64(), v["result"]["signal"].as_str()) {
+        (Some(code), _) => format!(" -> exit {code}"),
+        (None, Some(sig)) => format!(" -> {}", esc(sig)),
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "{}  {:<9} {:<10} {:<12} {}  [{}; {}]  wrangler {}",
+        "{}  {:<9} {:<10} {:<12} {} in {}  {}{}  [{}; {}]  wrangler {}",
         s("time"),
         esc(&decision),
         s("class"),
         esc(&env),
+        esc(worker),
+        esc(&project),
         esc(&s("command")),
+        ended,
         esc(&who),
         esc(&s("decided_by")),
         esc(&argv.join(" ")),

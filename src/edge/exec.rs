@@ -45,9 +45,17 @@ pub fn exec(launch: Launch) -> std::io::Error {
     args.splice(at..at, launch.extra_args);
     let mut cmd = std::process::Command::new(&launch.program);
     cmd.args(&args).env_clear().envs(launch.env);
+    keep_sigpipe(&mut cmd);
+    cmd.exec()
+}
+
+/// Gives wrangler the SIGPIPE disposition the caller started us with (see [`SIGPIPE_IGNORED`]),
+/// whether it is exec'd or run as a child ([`crate::edge::child`]).
+pub fn keep_sigpipe(cmd: &mut std::process::Command) {
     if SIGPIPE_IGNORED.load(Ordering::Relaxed) {
-        // SAFETY: runs between fork-less exec preparation and execve in this same process;
-        // `signal` with SIG_IGN installs no handler and allocates nothing.
+        // SAFETY: runs just before execve (in this same process for exec, in the forked child
+        // for a child run); `signal` with SIG_IGN installs no handler and allocates nothing, so
+        // it is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
                 nix::sys::signal::signal(
@@ -59,7 +67,6 @@ pub fn exec(launch: Launch) -> std::io::Error {
             });
         }
     }
-    cmd.exec()
 }
 
 /// One `--env-file=<copy>` per file: the credential-free copies, written into
@@ -101,8 +108,19 @@ fn write_copies_in(
                 )));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::DirBuilder::new().mode(0o700).create(&d)?;
-                made.push(d);
+                match std::fs::DirBuilder::new().mode(0o700).create(&d) {
+                    Ok(()) => made.push(d),
+                    // A parallel call made it first: go on only if it is a plain directory.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        if !std::fs::symlink_metadata(&d)?.file_type().is_dir() {
+                            return Err(std::io::Error::other(format!(
+                                "{} is not a plain directory",
+                                d.display()
+                            )));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e),
         }
@@ -175,4 +193,34 @@ fn random() -> u64 {
 #[must_use]
 pub fn shown(program: &Path) -> String {
     crate::display::escape(&program.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parallel calls in a fresh project (no `.wrangler` yet) all get their copies: the one that
+    /// loses the race to make a directory uses the one the winner made.
+    #[test]
+    fn parallel_first_calls_all_write_their_copies() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let files = vec![(PathBuf::from(".env"), b"A=1\n".to_vec())];
+            let barrier = std::sync::Barrier::new(8);
+            let results: Vec<std::io::Result<Vec<OsString>>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            write_copies(dir.path(), &files)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for r in results {
+                assert_eq!(r.unwrap().len(), 1);
+            }
+        }
+    }
 }

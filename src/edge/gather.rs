@@ -68,6 +68,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         dotenv_files: dotenv.files,
         dotenv_problem: dotenv.problem,
         default_config: None,
+        plan_files: crate::core::plan::PlanFiles::default(),
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {
@@ -75,6 +76,72 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         project.default_config = default_config(&project.dir, project.config.as_ref());
     }
     Ok(project)
+}
+
+/// What a plan needs besides the decision: the config (even for local work) and the local files
+/// the plan shows: `d1 execute --file`, the D1 migrations directory, `secret bulk FILE` (names
+/// only). Called for `plan` and for work that needs approval, never for ordinary local calls.
+pub fn plan_inputs(inv: &Invocation, project: &mut Project) {
+    if project.config.is_none() && inv.problems.is_empty() && inv.command.is_some() {
+        project.config = load_config(inv, &project.dir);
+    }
+    let env = crate::core::assess::operation(inv, project).environment;
+    let dir = project.dir.clone();
+    let text = |path: &Path| crate::read_text(path).map_err(|e| e.to_string());
+    match inv.path.as_str() {
+        "d1 execute" => {
+            if let Some(file) = inv.value("file").filter(|f| !f.is_empty()) {
+                project.plan_files.sql_file = Some((file.to_owned(), text(&dir.join(file))));
+            }
+        }
+        "d1 migrations apply" => {
+            if let (Some(Ok(cfg)), Some(db)) = (&project.config, inv.positionals.first())
+                && let Some(entry) = crate::core::plan::d1_entry(cfg, &env, db)
+            {
+                let mdir = crate::core::plan::migrations_dir(cfg, entry);
+                let files = std::fs::read_dir(&mdir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|entries| {
+                        let mut names: Vec<String> = entries
+                            .filter_map(Result::ok)
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            // As wrangler lists them: exactly `.sql`.
+                            .filter(|n| {
+                                #[allow(clippy::case_sensitive_file_extension_comparisons)]
+                                n.ends_with(".sql")
+                            })
+                            .collect();
+                        names.sort();
+                        names
+                            .into_iter()
+                            .map(|n| text(&mdir.join(&n)).map(|t| (n, t)))
+                            .collect::<Result<Vec<_>, String>>()
+                    });
+                project.plan_files.migrations = Some((mdir, files));
+            }
+        }
+        "secret bulk" | "versions secret bulk" => {
+            if let Some(file) = inv.positionals.first() {
+                let names = text(&dir.join(file)).map(|t| secret_names(&t));
+                project.plan_files.secret_names = Some((file.clone(), names));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The names in a `secret bulk` file (a JSON object, where `null` deletes, or KEY=VALUE lines);
+/// the values are dropped here and never kept.
+fn secret_names(text: &str) -> Vec<(String, bool)> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
+        return map.iter().map(|(k, v)| (k.clone(), v.is_null())).collect();
+    }
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+        .map(|(k, _)| (k.trim().to_owned(), false))
+        .collect()
 }
 
 /// The config wrangler would use for `inv`, from where wrangler searches for it.

@@ -2,11 +2,13 @@
 //! plan, the prompt, finding the real wrangler, exec, the audit log).
 
 pub mod audit;
+pub mod child;
 pub mod confirm;
 pub mod credentials;
 pub mod exec;
 pub mod files;
 pub mod gather;
 pub mod policy_files;
+pub mod remote;
 pub mod resolve;
 pub mod userdb;

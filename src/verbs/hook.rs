@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::World;
 use crate::context::Context;
 use crate::context::Env;
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
-use crate::{World, assess_as};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,26 +339,25 @@ fn pinned_other_than_4(command: &str) -> Option<String> {
     })
 }
 
-/// Why the core would not run this call for an agent, if it would not.
+/// Why the core would not run this call for an agent, if it would not: the one refusal renderer's
+/// hook reason, with the plan summary and the suggestions that would run.
 fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String> {
     // The hook knows it answers an agent, whatever the environment says.
-    let a = match assess_as(world, args, |env, _| {
-        Context::agent_hook(agent.evidence(), env, &crate::edge::files::RealDisk)
-    }) {
-        Ok(a) => a,
+    let context =
+        |env: &Env, _| Context::agent_hook(agent.evidence(), env, &crate::edge::files::RealDisk);
+    let (a, project) = match crate::evaluate(world, args, context, false) {
+        Ok(x) => x,
         Err(e) => return Some(format!("bad policy file {e}")),
     };
-    let cmd = crate::display::command_line("wrangler", args);
-    match &a.ruling.decision {
-        Decision::Run { .. } => None,
-        Decision::Confirm { .. } => Some(format!(
-            "`{cmd}` is {} work and needs a human",
-            a.operation.class.as_str()
-        )),
-        Decision::Refuse { reason, hint } => Some(
-            crate::core::refusal::Refusal::new(&a, "wrangler", args, reason, hint).hook_reason(),
-        ),
-    }
+    let (reason, hint) = match &a.ruling.decision {
+        Decision::Run { .. } => return None,
+        Decision::Confirm { .. } => ("it needs a human", None),
+        Decision::Refuse { reason, hint } => (reason.as_str(), Some(hint.as_str())),
+    };
+    Some(
+        crate::core::refusal::Refusal::new(&a, &project, "wrangler", args, reason, hint)
+            .hook_reason(),
+    )
 }
 
 /// The JSON an agent reads as "deny".
@@ -553,12 +552,12 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
                 continue;
             };
             for entry in entries.as_array().into_iter().flatten() {
-                // The same command installed earlier (perhaps with another timeout) is
-                // replaced, not kept beside the new entry.
-                let ours = commands(entry);
+                // The same command installed earlier (perhaps with another timeout, or naming
+                // safe-wrangler by another path) is replaced, not kept beside the new entry.
+                let ours = hook_commands(entry);
                 match list
                     .iter()
-                    .position(|e| !ours.is_empty() && commands(e) == ours)
+                    .position(|e| !ours.is_empty() && hook_commands(e) == ours)
                 {
                     Some(i) => list[i] = entry.clone(),
                     None => list.push(entry.clone()),
@@ -567,6 +566,27 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
         }
     }
     existing
+}
+
+/// The commands a settings entry runs, with a safe-wrangler hook command named by any path
+/// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install) read as
+/// the bare command (`safe-wrangler hook claude`): both are the same hook.
+fn hook_commands(entry: &Value) -> Vec<String> {
+    commands(entry)
+        .into_iter()
+        .map(|c| {
+            let mut words = c.rsplitn(3, ' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some(agent), Some("hook"), Some(program))
+                    if Path::new(program).file_name()
+                        == Some(std::ffi::OsStr::new(crate::OWN_NAME)) =>
+                {
+                    format!("{} hook {agent}", crate::OWN_NAME)
+                }
+                _ => c.to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The commands a settings entry runs (`command` or Copilot's `bash`, at any depth).
@@ -581,6 +601,31 @@ fn commands(entry: &Value) -> Vec<&str> {
             .collect(),
         Value::Array(items) => items.iter().flat_map(commands).collect(),
         _ => Vec::new(),
+    }
+}
+
+/// The command a hook entry runs. A project's settings file is committed and used by every
+/// teammate, so it names the command as found on PATH; the user's own file and the printed
+/// snippet name this binary absolutely (agents run hooks from varying directories and PATHs).
+fn hook_program(world: &World, project: bool) -> String {
+    if project {
+        let on_path = world.env.get("PATH").is_some_and(|path| {
+            std::env::split_paths(path)
+                .filter(|d| d.is_absolute())
+                .any(|d| d.join(crate::OWN_NAME).is_file())
+        });
+        if !on_path {
+            eprintln!(
+                "safe-wrangler: warning: safe-wrangler is not on PATH here; the hook runs `safe-wrangler` from PATH, so add its directory to PATH (see install.sh)"
+            );
+        }
+        crate::OWN_NAME.to_owned()
+    } else {
+        world
+            .exe
+            .as_deref()
+            .and_then(|e| std::fs::canonicalize(e).ok())
+            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string())
     }
 }
 
@@ -609,12 +654,7 @@ fn install_verb(world: &World, rest: &[String]) -> u8 {
             return crate::exit::USAGE;
         }
     };
-    // Agents run hooks from varying directories and PATHs: name the binary absolutely.
-    let program = world
-        .exe
-        .as_deref()
-        .and_then(|e| std::fs::canonicalize(e).ok())
-        .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string());
+    let program = hook_program(world, matches!(flags, [f] if f == "--project"));
     let fragment = snippet(agent, &program);
     let Some(path) = target else {
         println!(
@@ -796,6 +836,17 @@ mod tests {
         old["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"] = json!(5000);
         let merged = merge(old, &snippet(Agent::Gemini, "safe-wrangler"));
         assert_eq!(merged, snippet(Agent::Gemini, "safe-wrangler"));
+    }
+
+    #[test]
+    fn a_project_install_replaces_the_absolute_path_an_older_one_wrote() {
+        let old = snippet(Agent::Claude, "/opt/tools/safe-wrangler");
+        let merged = merge(old, &snippet(Agent::Claude, "safe-wrangler"));
+        assert_eq!(merged, snippet(Agent::Claude, "safe-wrangler"));
+        // Another program's hook is kept.
+        let other = snippet(Agent::Claude, "/opt/tools/other-guard");
+        let merged = merge(other, &snippet(Agent::Claude, "safe-wrangler"));
+        assert_eq!(merged["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
     }
 
     #[test]

@@ -36,6 +36,41 @@ pub fn recommended(d1_binding: Option<&str>) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The brokered scripts for this project: `cf:d1:local` only when the config has a D1 binding, and
+/// the preview upload on the project's first environment that is not a production one (in config
+/// order), else at the top level (`versions upload` never moves traffic).
+#[must_use]
+pub fn for_project(
+    config: Option<&Value>,
+    production_environments: &[String],
+) -> Vec<(&'static str, String)> {
+    let d1 = config.and_then(d1_binding);
+    let preview = config
+        .and_then(|c| c.get("env"))
+        .and_then(Value::as_object)
+        .and_then(|envs| {
+            envs.keys()
+                .find(|e| !production_environments.contains(e) && is_shell_word(e))
+        });
+    recommended(d1)
+        .into_iter()
+        .filter(|(name, _)| *name != "cf:d1:local" || d1.is_some())
+        .map(|(name, command)| match (name, preview) {
+            ("cf:deploy:preview", Some(env)) => (name, format!("{command} --env {env}")),
+            _ => (name, command),
+        })
+        .collect()
+}
+
+/// A word that needs no quoting in a shell command line.
+fn is_shell_word(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with('-')
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The first D1 binding of the config's top level, when it is a plain identifier (it is put into
 /// a shell command line).
 #[must_use]
@@ -486,11 +521,17 @@ pub fn run(world: &World, write: bool) -> u8 {
     let say = |line: &str| eprintln!("safe-wrangler: {}", display::escape(line));
     let config = crate::edge::files::locate_config(&world.cwd, None, false)
         .map(|p| crate::edge::files::load_config(&p));
-    let binding = match &config {
-        Some(Ok(cfg)) => d1_binding(&cfg.value),
+    let production =
+        crate::edge::policy_files::load(&world.cwd, &crate::user_policy_paths(&world.env))
+            .map_or_else(
+                |_| crate::classify::Targets::default().production_environments,
+                |p| p.targets.production_environments,
+            );
+    let value = match &config {
+        Some(Ok(cfg)) => Some(&cfg.value),
         _ => None,
     };
-    let scripts = recommended(binding);
+    let scripts = for_project(value, &production);
     if !write {
         println!(
             "Brokered scripts for package.json \"scripts\" (each calls safe-wrangler; `safe-wrangler scripts --write` adds them):"
@@ -543,7 +584,45 @@ pub fn run(world: &World, write: bool) -> u8 {
         };
         println!("{}", display::escape(&line));
     }
+    // Existing scripts that call wrangler directly: offer the safe-wrangler spelling (never
+    // rewritten without the user: a script is theirs).
+    let existing: Value = serde_json::from_str(&new_text).unwrap_or_default();
+    for (name, command) in existing
+        .get("scripts")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(command) = command.as_str() else {
+            continue;
+        };
+        if !crate::doctor::calls_wrangler(command) {
+            continue;
+        }
+        let line = format!(
+            "offer    {name}: calls wrangler directly; point it at safe-wrangler ({}), or run `safe-wrangler protect`",
+            quoted(&safe_spelling(command))
+        );
+        println!("{}", display::escape(&line));
+    }
     0
+}
+
+/// A script's command with `wrangler` (and `npx wrangler`) spelled `safe-wrangler`, for the offer.
+fn safe_spelling(command: &str) -> String {
+    let words: Vec<&str> = command.split(' ').collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for w in words {
+        if w == "wrangler" {
+            if out.last() == Some(&"npx") {
+                out.pop();
+            }
+            out.push("safe-wrangler");
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]
@@ -649,6 +728,37 @@ mod tests {
         for bad in ["{", "[]", "{\"scripts\": []}", "{\"a\": 1,}", "// c\n{}"] {
             assert!(add_scripts(bad, &scripts()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn scripts_follow_the_config() {
+        let prod = crate::classify::Targets::default().production_environments;
+        let names = |v: Option<&Value>| -> Vec<String> {
+            for_project(v, &prod)
+                .into_iter()
+                .map(|(n, c)| format!("{n}={c}"))
+                .collect()
+        };
+        assert_eq!(
+            names(None),
+            [
+                "cf:whoami=safe-wrangler whoami",
+                "cf:types=safe-wrangler types",
+                "cf:deploy:preview=safe-wrangler versions upload"
+            ]
+        );
+        let v = serde_json::json!({"d1_databases": [{"binding": "DB2"}], "env": {"production": {}, "qa": {}, "staging": {}}});
+        assert_eq!(
+            names(Some(&v)),
+            [
+                "cf:whoami=safe-wrangler whoami",
+                "cf:types=safe-wrangler types",
+                "cf:d1:local=safe-wrangler d1 migrations apply DB2 --local",
+                "cf:deploy:preview=safe-wrangler versions upload --env qa"
+            ]
+        );
+        let odd = serde_json::json!({"env": {"a b": {}}});
+        assert!(names(Some(&odd))[2].ends_with("versions upload"));
     }
 
     #[test]

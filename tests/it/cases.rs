@@ -92,6 +92,7 @@ fn decision_corpus() {
     );
     let mut failures = Vec::new();
     let mut rules_seen = std::collections::BTreeSet::new();
+    let mut suggestions = 0;
     for case in &cases {
         let s = Sandbox::new();
         let mut dir = s.project();
@@ -141,6 +142,26 @@ fn decision_corpus() {
             failures.push(format!("{at}\n    {}\n    {}", wrong.join("; "), v["why"]));
         }
         assert!(s.wrangler_argv().is_none(), "{at}: explain ran wrangler");
+        // Every `instead:` suggestion is itself a call that runs, in the same place and context.
+        for suggestion in v["instead"].as_array().into_iter().flatten() {
+            suggestions += 1;
+            let mut run = s.safe(&["explain", "--json", "--"]).cwd(&dir);
+            for a in suggestion.as_array().unwrap() {
+                run = run.arg(a.as_str().unwrap());
+            }
+            for (k, val) in &case.env {
+                run = run.env(k, val);
+            }
+            let out = run.output();
+            let got: serde_json::Value =
+                serde_json::from_str(out.stdout().trim()).unwrap_or_default();
+            if got["decision"] != "run" {
+                failures.push(format!(
+                    "{at}\n    suggestion {suggestion} is {} ({}): {}",
+                    got["decision"], got["class"], got["why"]
+                ));
+            }
+        }
     }
     // Every classifier rule is exercised by at least one case.
     let missing: Vec<String> = safe_wrangler::classify::Rule::FIXED
@@ -149,6 +170,10 @@ fn decision_corpus() {
         .filter(|id| !rules_seen.contains(id))
         .collect();
     assert!(missing.is_empty(), "rules with no corpus case: {missing:?}");
+    assert!(
+        suggestions > 20,
+        "only {suggestions} instead: suggestions in the corpus"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",

@@ -579,17 +579,19 @@ fn scripts_prints_the_brokered_scripts() {
         "\"cf:whoami\": \"safe-wrangler whoami\",",
         "\"cf:types\": \"safe-wrangler types\",",
         "\"cf:d1:local\": \"safe-wrangler d1 migrations apply MAIN_DB --local\",",
-        "\"cf:deploy:preview\": \"safe-wrangler versions upload\"\n",
+        "\"cf:deploy:preview\": \"safe-wrangler versions upload --env staging\"\n",
     ] {
         assert!(text.contains(want), "no {want:?} in:\n{text}");
     }
-    // No wrangler config: the binding defaults to DB; package.json is never needed to print.
+    // No wrangler config: no D1 script, the preview upload at the top level; package.json is
+    // never needed to print.
     let s = Sandbox::new();
     let out = s.safe(&["scripts"]).output();
     out.assert_code(0);
+    assert!(!out.stdout().contains("d1"), "{}", out.stdout());
     assert!(
         out.stdout()
-            .contains("safe-wrangler d1 migrations apply DB --local")
+            .contains("\"cf:deploy:preview\": \"safe-wrangler versions upload\"\n")
     );
 }
 
@@ -604,10 +606,14 @@ fn scripts_write_inserts_and_keeps_every_other_byte() {
     let text = out.stdout();
     assert!(text.contains("kept     cf:whoami"), "{text}");
     assert!(text.contains("added    cf:types"), "{text}");
+    assert!(
+        text.contains("offer    cf:whoami: calls wrangler directly; point it at safe-wrangler (\"safe-wrangler whoami\"), or run `safe-wrangler protect`"),
+        "{text}"
+    );
     let written = fs::read_to_string(s.project().join("package.json")).unwrap();
     let expected = TABBED.replace(
         "\"alpha\":   \"vitest\"",
-        "\"alpha\":   \"vitest\",\n\t\t\"cf:types\":   \"safe-wrangler types\",\n\t\t\"cf:d1:local\":   \"safe-wrangler d1 migrations apply DB --local\",\n\t\t\"cf:deploy:preview\":   \"safe-wrangler versions upload\"",
+        "\"alpha\":   \"vitest\",\n\t\t\"cf:types\":   \"safe-wrangler types\",\n\t\t\"cf:deploy:preview\":   \"safe-wrangler versions upload\"",
     );
     assert_eq!(written, expected);
     assert!(
@@ -637,7 +643,7 @@ fn scripts_write_creates_the_scripts_object() {
     let written = fs::read_to_string(s.project().join("package.json")).unwrap();
     assert_eq!(
         written,
-        "{\n    \"name\": \"shop\",\n    \"devDependencies\": { \"wrangler\": \"4.164.0\" },\n    \"scripts\": {\n        \"cf:whoami\": \"safe-wrangler whoami\",\n        \"cf:types\": \"safe-wrangler types\",\n        \"cf:d1:local\": \"safe-wrangler d1 migrations apply MAIN_DB --local\",\n        \"cf:deploy:preview\": \"safe-wrangler versions upload\"\n    }\n}\n"
+        "{\n    \"name\": \"shop\",\n    \"devDependencies\": { \"wrangler\": \"4.164.0\" },\n    \"scripts\": {\n        \"cf:whoami\": \"safe-wrangler whoami\",\n        \"cf:types\": \"safe-wrangler types\",\n        \"cf:d1:local\": \"safe-wrangler d1 migrations apply MAIN_DB --local\",\n        \"cf:deploy:preview\": \"safe-wrangler versions upload --env staging\"\n    }\n}\n"
     );
 }
 

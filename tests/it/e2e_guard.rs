@@ -1388,3 +1388,141 @@ fn e2e_dotenv_wrangler_would_read_but_we_cannot_is_refused() {
     let claim = w.explain(&project, &[], &["deploy", "--dry-run"]);
     assert_eq!(claim["decision"], "refuse", "{claim}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes: a confirmed deploy whose real wrangler fails.
+
+#[test]
+fn e2e_a_confirmed_deploy_that_fails_exits_with_wranglers_code_and_records_it() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fs::create_dir_all(&project).unwrap();
+    // The entry point is missing: wrangler fails before any request.
+    fs::write(
+        project.join("wrangler.json"),
+        r#"{"name": "shop", "main": "src/missing.js", "compatibility_date": "2025-01-01"}"#,
+    )
+    .unwrap();
+    let f = fake(false);
+    let direct = fake_api::run_wrangler(w.direct(&f, &project, &[], &["deploy"]));
+    let expected = direct.code();
+    assert!(
+        expected.is_some_and(|c| c != 0),
+        "wrangler itself should fail: {expected:?}"
+    );
+    let log = w.work().join("audit.jsonl");
+    let log_str = log.display().to_string();
+    let r = run_in_pty(
+        w.safe_base(
+            &f,
+            &project,
+            &[("SAFE_WRANGLER_LOG", &log_str)],
+            &["deploy"],
+        ),
+        Some("shop"),
+        fake_api::WRANGLER_TIMEOUT,
+    );
+    assert_eq!(r.code, expected, "{}", r.text);
+    assert!(
+        r.text.contains("missing.js"),
+        "wrangler's own error: {}",
+        r.text
+    );
+    let last: Value =
+        serde_json::from_str(fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["decision"], "confirmed", "{last}");
+    assert_eq!(
+        last["result"]["exit"],
+        Value::from(expected.unwrap()),
+        "{last}"
+    );
+    assert!(f.requests().is_empty(), "{}", f.report());
+}
+
+// ---------------------------------------------------------------------------------------------
+// `plan --remote`: what is live, by read-only calls with the caller's own login.
+
+#[test]
+fn e2e_plan_remote_lists_the_migrations_not_yet_applied_with_the_oauth_login() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fake_api::write_project(&project);
+    let f = fake(true);
+    let args = [
+        "plan",
+        "--remote",
+        "--json",
+        "--",
+        "d1",
+        "migrations",
+        "apply",
+        "DB",
+        "--remote",
+    ];
+    let r = run(
+        "plan --remote",
+        w.safe(&f, &project, &[("CLOUDFLARE_API_TOKEN", ENV_TOKEN)], &args),
+        &f,
+    );
+    r.assert_success(&f.report());
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let live = &v["remote"][0];
+    assert_eq!(live["command"][2], "list", "{v}");
+    assert_eq!(live["exit"], 0, "{v}\n{}", f.report());
+    assert_eq!(
+        live["pending"],
+        json!([fake_api::migration_name()]),
+        "{v}\n{}",
+        f.report()
+    );
+    let requests = f.requests();
+    assert!(!requests.is_empty(), "no request was made");
+    for req in &requests {
+        assert_eq!(req.credential, oauth(), "{}", f.report());
+        // Read-only: the migrations table is only read.
+        assert!(
+            !req.body.to_ascii_lowercase().contains("insert into"),
+            "{}",
+            f.report()
+        );
+    }
+}
+
+#[test]
+fn e2e_plan_remote_shows_the_deployment_now_serving() {
+    let w = World::new();
+    w.login();
+    let project = w.work().join("p");
+    fake_api::write_project(&project);
+    let f = fake(true);
+    let r = run(
+        "plan --remote deploy",
+        w.safe(
+            &f,
+            &project,
+            &[("CLOUDFLARE_API_TOKEN", ENV_TOKEN)],
+            &["plan", "--remote", "--json", "--", "deploy"],
+        ),
+        &f,
+    );
+    r.assert_success(&f.report());
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let live = &v["remote"][0];
+    assert_eq!(live["command"], json!(["deployments", "status"]), "{v}");
+    assert_eq!(live["exit"], 0, "{v}\n{}", f.report());
+    let requests = f.requests();
+    assert!(
+        requests.iter().any(|r| r.path.ends_with("/deployments")),
+        "{}",
+        f.report()
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" && r.credential == oauth()),
+        "{}",
+        f.report()
+    );
+}

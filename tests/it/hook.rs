@@ -278,6 +278,11 @@ fn install_prints_and_merges_settings_idempotently() {
     }
     let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
     assert_eq!(v["model"], "opus");
+    // The project's file names the command on PATH, not this machine's path.
+    assert_eq!(
+        v["hooks"]["PreToolUse"][1]["hooks"][0]["command"], "safe-wrangler hook claude",
+        "{v}"
+    );
     let entries = v["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{v}");
     assert_eq!(

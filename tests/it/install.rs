@@ -36,6 +36,18 @@ fn installs_idempotently_prints_the_path_line_and_uninstalls() {
             h.display()
         );
         assert!(stdout.contains(&line), "{stdout}");
+        // Progress, then the next steps.
+        for needle in [
+            "[1/3]",
+            "[3/3]",
+            "wrangler login",
+            "safe-wrangler doctor",
+            "safe-wrangler hook install claude --project",
+            "safe-wrangler protect",
+            "\"postinstall\": \"safe-wrangler protect\"",
+        ] {
+            assert!(stdout.contains(needle), "{needle}: {stdout}");
+        }
     }
     let bin = h.join(".local/bin/safe-wrangler");
     let shim = h.join(".local/lib/safe-wrangler/shims/wrangler");

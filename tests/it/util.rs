@@ -307,9 +307,18 @@ impl PtySession {
     /// Waits for the process to end (killing the session after `timeout`), then kills what is left
     /// of its session and drains the terminal: exit code, everything shown, time taken.
     pub fn finish(
-        mut self,
+        self,
         timeout: std::time::Duration,
     ) -> (Option<i32>, String, std::time::Duration) {
+        let (status, text, elapsed) = self.finish_status(timeout);
+        (status.code(), text, elapsed)
+    }
+
+    /// [`PtySession::finish`] with the whole exit status (death by a signal included).
+    pub fn finish_status(
+        mut self,
+        timeout: std::time::Duration,
+    ) -> (std::process::ExitStatus, String, std::time::Duration) {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 break status;
@@ -331,6 +340,6 @@ impl PtySession {
         while !self.reader.is_finished() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        (status.code(), self.text(), elapsed)
+        (status, self.text(), elapsed)
     }
 }

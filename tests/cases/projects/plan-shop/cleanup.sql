@@ -1,0 +1,2 @@
+UPDATE orders SET status = 'archived';
+DELETE FROM carts WHERE age > 30;
