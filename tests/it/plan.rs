@@ -4,6 +4,7 @@
 
 use crate::cases::{cases_dir, copy_dir};
 use crate::util::Sandbox;
+use std::fs;
 
 /// (snapshot name, fixture, argv).
 const PLANS: &[(&str, &str, &[&str])] = &[
@@ -200,11 +201,13 @@ fn suggestions_are_built_from_the_callers_argv_and_config() {
         ["versions upload -e production"]
     );
     // Another environment only when the config defines it and it would run: plan-shop's staging
-    // deletes Durable Object classes (migration), so it is not offered; routes' `clean` is.
+    // deletes Durable Object classes (migration), so it is not offered; routes' `clean` is not a
+    // declared preview environment (production, issue 11); filecoin's declared `calibration` is.
     assert_eq!(instead("plan-shop", &["deploy"], &[]), ["versions upload"]);
+    assert_eq!(instead("routes", &["deploy"], &[]), ["versions upload"]);
     assert_eq!(
-        instead("routes", &["deploy"], &[]),
-        ["deploy --env clean", "versions upload"]
+        instead("filecoin-declared", &["deploy"], &[]),
+        ["deploy --env calibration", "versions upload"]
     );
     // A refused `deploy --env staging` is not told to deploy to staging.
     assert!(
@@ -254,6 +257,12 @@ fn suggestions_are_built_from_the_callers_argv_and_config() {
 fn a_refusal_prints_whole_command_lines_that_run() {
     let s = Sandbox::new();
     copy_dir(&cases_dir().join("projects/routes"), &s.project());
+    // `clean` declared a preview environment, so deploying there is offered (it would run).
+    fs::write(
+        s.project().join("safe-wrangler.jsonc"),
+        r#"{ "preview_environments": ["clean"] }"#,
+    )
+    .unwrap();
     let out = s.safe(&["deploy", "--env", "canary"]).output();
     assert_eq!(out.code(), Some(77));
     let err = out.stderr();
