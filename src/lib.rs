@@ -250,6 +250,9 @@ pub fn evaluate(
     if gated || for_plan {
         edge::gather::plan_inputs(&invocation, &mut project);
     }
+    if gated {
+        project.grants = edge::grants::snapshot(&world.env);
+    }
     let context = context(&world.env, gated);
     let a = crate::core::assess::assess(&invocation, &project, &context);
     Ok((a, project))
@@ -331,6 +334,18 @@ impl Call<'_> {
         }
     }
 
+    /// When a grant covers the call, uses one use now, atomically (the hook only checked); the
+    /// exit code when it cannot (another call used it first, it expired or was revoked).
+    fn use_grant(&self) -> Option<u8> {
+        let id = self.a.ruling.by.strip_prefix("grant:")?;
+        let why = edge::grants::consume(&self.world.env, id, self.a, self.project).err()?;
+        let hint = format!(
+            "ask a human to run it in their terminal: {{cmd}}; or a human can grant this one change at their terminal: {}",
+            crate::core::grant::PLACEHOLDER
+        );
+        Some(self.refuse(&why, Some(&hint)))
+    }
+
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead
     /// (the suggestions that would run here, then `hint` when there is one).
     fn refuse(&self, reason: &str, hint: Option<&str>) -> u8 {
@@ -360,7 +375,10 @@ impl Call<'_> {
             })
             .collect();
         if let Some(hint) = hint {
-            options.push(display::escape(hint).replace("{cmd}", &cmd));
+            options.push(display::escape(hint).replace("{cmd}", &cmd).replace(
+                crate::core::grant::PLACEHOLDER,
+                &crate::core::grant::command(self.args),
+            ));
         }
         if options.is_empty() {
             options.push("nothing ran; run it again and type the name to go ahead".to_owned());
@@ -505,6 +523,8 @@ fn version(world: &World) -> u8 {
 }
 
 /// The guarded passthrough: decide, then exec the real wrangler or refuse.
+// One step per line of the pipeline (decide, find, use a grant, confirm, record, run).
+#[allow(clippy::too_many_lines)]
 fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     let depth = match nesting_depth(&world.env) {
         Ok(d) => d,
@@ -562,6 +582,11 @@ fn guard(world: &World, shown: &str, args: &[OsString]) -> u8 {
     };
 
     let dotenv = a.dotenv.clone();
+
+    // A call a grant covers uses one use now, atomically (the hook only checked).
+    if let Some(code) = call.use_grant() {
+        return code;
+    }
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
         // The plan comes before the question: the human decides on what will change.

@@ -32,6 +32,8 @@ pub struct Project {
     pub dotenv: DotenvPlan,
     /// Local files the plan shows (SQL, migrations, secret names); empty unless a plan is made.
     pub plan_files: crate::core::plan::PlanFiles,
+    /// The grants store and the clock, read only for work that needs approval (issue 14).
+    pub grants: crate::core::grant::Grants,
 }
 
 /// Everything the pure core says about one call.
@@ -104,6 +106,8 @@ pub fn assess(inv: &Invocation, project: &Project, context: &Context) -> Assessm
     );
     let phrase = crate::core::plan::target(inv, project, &operation, worker.as_deref());
     let ruling = decide(&operation, context, project, &phrase);
+    let ruling =
+        crate::core::grant::cover(ruling, inv, project, &operation, worker.as_deref(), context);
     Assessment {
         invocation: inv.clone(),
         context: context.clone(),

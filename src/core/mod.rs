@@ -6,6 +6,7 @@ pub mod assess;
 pub mod classify;
 pub mod context;
 pub mod display;
+pub mod grant;
 pub mod plan;
 pub mod policy;
 pub mod secrets;

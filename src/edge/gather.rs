@@ -98,6 +98,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         config: None,
         dotenv,
         plan_files: crate::core::plan::PlanFiles::default(),
+        grants: crate::core::grant::Grants::default(),
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {

@@ -7,4 +7,5 @@ pub mod confirm;
 pub mod credentials;
 pub mod exec;
 pub mod gather;
+pub mod grants;
 pub mod resolve;

@@ -320,7 +320,7 @@ fn deny_reason(world: &World, args: &[OsString], agent: Agent) -> Option<String>
             })
             .collect();
     if let Some(hint) = hint {
-        options.push(hint.replace("{cmd}", &cmd));
+        options.push(crate::core::grant::fill(&hint.replace("{cmd}", &cmd), args));
     }
     let changes = if summary.is_empty() {
         String::new()
