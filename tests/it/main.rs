@@ -10,6 +10,7 @@ mod doctor;
 mod e2e;
 mod e2e_guard;
 mod fake_api;
+mod grant;
 mod hook;
 mod install;
 mod outcome;
