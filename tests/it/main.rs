@@ -8,6 +8,7 @@ mod audit;
 mod cases;
 mod doctor;
 mod e2e;
+mod e2e_grant;
 mod e2e_guard;
 mod fake_api;
 mod grant;
