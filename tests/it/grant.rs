@@ -113,6 +113,23 @@ fn a_human_grants_with_the_phrase_and_the_plan_is_shown() {
     );
     assert!(s.wrangler_argv().is_none(), "granting never runs wrangler");
     assert!(audit(&s).iter().any(|r| r["decision"] == "grant-created"));
+    // doctor lists it, with its owner and expiry.
+    let out = s.safe(&["doctor", "--json"]).output();
+    let v: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "grants")
+        .unwrap()
+        .clone();
+    assert_eq!(check["status"], "info", "{check}");
+    let detail = check["details"][0].as_str().unwrap();
+    assert!(detail.contains(list[0]["id"].as_str().unwrap()), "{detail}");
+    assert!(
+        detail.contains("owner ") && detail.contains("expires "),
+        "{detail}"
+    );
 }
 
 #[test]
