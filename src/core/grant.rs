@@ -582,6 +582,149 @@ mod tests {
         assert_eq!(keep.len(), 1);
     }
 
+    /// A project with Worker `shop` and one route, the grants `store` and the clock at `now`.
+    fn project(store: Store, now: u64) -> Project {
+        Project {
+            dir: "/p".into(),
+            policy: crate::policy::Policy::default(),
+            env: crate::context::Env::default(),
+            cloudflare_env: None,
+            name_override: None,
+            legacy_wrangler: false,
+            config: Some(Ok(crate::wrangler::config::Config {
+                path: "/p/wrangler.jsonc".into(),
+                value: serde_json::json!({"name": "shop", "routes": ["shop.example.com/*"]}),
+                redirected: false,
+            })),
+            dotenv: DotenvPlan::Untouched,
+            plan_files: crate::core::plan::PlanFiles::default(),
+            grants: Grants { now, store },
+        }
+    }
+
+    fn agent() -> Context {
+        Context {
+            terminal: false,
+            agent: Some("CLAUDECODE"),
+            ci: None,
+        }
+    }
+
+    fn argv(words: &[&str]) -> Invocation {
+        let args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+        crate::wrangler::argv::parse(&args)
+    }
+
+    /// The grant a human made for `words` in [`project`] at 1000, for 30 minutes.
+    fn granted(words: &[&str]) -> Grant {
+        let p = project(Store::Absent, 1000);
+        let inv = argv(words);
+        let a = crate::core::assess::assess(&inv, &p, &agent());
+        let plan = crate::core::plan::plan(&inv, &p, &a.operation, a.worker.as_deref());
+        Grant {
+            fingerprint: fingerprint(&inv, &p, &plan),
+            ..grant(1000 + DEFAULT_FOR, 1)
+        }
+    }
+
+    fn decided(words: &[&str], store: Store, now: u64, ctx: &Context) -> Ruling {
+        crate::core::assess::assess(&argv(words), &project(store, now), ctx).ruling
+    }
+
+    #[test]
+    fn the_decision_runs_a_granted_call_until_the_clock_passes_expiry() {
+        let g = granted(&["deploy", "--env", "production"]);
+        let store = Store::Read(vec![g]);
+        // However it is spelled.
+        for words in [
+            &["deploy", "--env", "production"][..],
+            &["deploy", "-e", "production"],
+            &["deploy", "--env=production"],
+        ] {
+            let r = decided(words, store.clone(), 1000 + DEFAULT_FOR - 1, &agent());
+            assert_eq!(r.by, "grant:g1", "{words:?}");
+            assert!(matches!(r.decision, Decision::Run { .. }));
+        }
+        let r = decided(
+            &["deploy", "--env", "production"],
+            store.clone(),
+            1000 + DEFAULT_FOR,
+            &agent(),
+        );
+        assert_eq!(r.by, "agent");
+        let Decision::Refuse { reason, hint } = r.decision else {
+            panic!("{r:?}")
+        };
+        assert!(
+            reason.contains("grant g1 does not cover it: it expired"),
+            "{reason}"
+        );
+        assert!(hint.ends_with(PLACEHOLDER), "{hint}");
+        // Another environment, another Worker: not covered.
+        let r = decided(&["deploy", "--env", "canary"], store, 1500, &agent());
+        assert_eq!(r.by, "agent");
+    }
+
+    #[test]
+    fn never_in_ci_never_over_other_refusals_and_not_from_an_ignored_store() {
+        let store = Store::Read(vec![granted(&["deploy"])]);
+        let mut ci = agent();
+        ci.ci = Some(crate::context::CiRun {
+            provider: crate::context::Provider::GithubActions,
+            repository: "a/b".into(),
+            git_ref: "refs/heads/main".into(),
+            event: "push".into(),
+            workflow: None,
+            inconsistencies: Vec::new(),
+        });
+        let r = decided(&["deploy"], store.clone(), 1500, &ci);
+        assert_eq!(r.by, "agent");
+        let Decision::Refuse { hint, .. } = r.decision else {
+            panic!()
+        };
+        assert!(
+            !hint.contains(PLACEHOLDER),
+            "no grant offered in CI: {hint}"
+        );
+        // A credential in a --env-file stays refused.
+        let mut p = project(store.clone(), 1500);
+        p.dotenv = DotenvPlan::Refuse {
+            file: "/p/.env.x".into(),
+            line: 1,
+            var: "CLOUDFLARE_API_TOKEN",
+        };
+        let r = crate::core::assess::assess(&argv(&["deploy"]), &p, &agent()).ruling;
+        assert!(matches!(r.decision, Decision::Refuse { .. }));
+        let r = decided(
+            &["deploy"],
+            Store::Ignored("its mode is 644, not 600".into()),
+            1500,
+            &agent(),
+        );
+        let Decision::Refuse { reason, .. } = r.decision else {
+            panic!()
+        };
+        assert!(reason.contains("grants store is ignored"), "{reason}");
+        // A script without a terminal is covered too; a human at one still confirms.
+        let script = Context {
+            terminal: false,
+            agent: None,
+            ci: None,
+        };
+        assert_eq!(
+            decided(&["deploy"], store.clone(), 1500, &script).by,
+            "grant:g1"
+        );
+        let human = Context {
+            terminal: true,
+            ..script
+        };
+        assert_eq!(
+            decided(&["deploy"], store, 1500, &human).by,
+            "human-confirms"
+        );
+    }
+
     #[test]
     fn durations_are_bounded() {
         assert_eq!(parse_for("30m"), Ok(1800));
