@@ -387,6 +387,27 @@ pub fn cover(
     }
 }
 
+/// Whether an agent's shell command line would make a grant (`safe-wrangler grant ...`, not
+/// `--revoke`/`--revoke-all`, which only take permission away). The hook denies it: a grant is
+/// made by a human at their terminal, never by the agent it is for. A plain scan of the words
+/// (the verb itself also refuses an agent marker and a missing terminal).
+#[must_use]
+pub fn makes_grant(command: &str) -> bool {
+    let words: Vec<&str> = command
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
+        .map(|w| w.trim_matches(|c| matches!(c, '"' | '\'' | '\\')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).enumerate().any(|(i, pair)| {
+        let own = pair[0].rsplit('/').next() == Some(crate::OWN_NAME);
+        own && pair[1] == "grant"
+            && !words[i + 2..]
+                .iter()
+                .take_while(|w| **w != "--")
+                .any(|w| w.starts_with("--revoke"))
+    })
+}
+
 /// `--for`: `30m`, `2h`, `90s`, `1d`; more than zero and at most [`MAX_FOR`].
 ///
 /// # Errors
@@ -723,6 +744,27 @@ mod tests {
             decided(&["deploy"], store, 1500, &human).by,
             "human-confirms"
         );
+    }
+
+    #[test]
+    fn an_agent_making_a_grant_is_seen() {
+        for yes in [
+            "safe-wrangler grant -- deploy",
+            "cd x && /usr/local/bin/safe-wrangler grant --for 2h deploy",
+            "'safe-wrangler' grant deploy",
+            "echo y | safe-wrangler grant -- deploy --revoke",
+        ] {
+            assert!(makes_grant(yes), "{yes}");
+        }
+        for no in [
+            "safe-wrangler grants",
+            "safe-wrangler grant --revoke g1",
+            "safe-wrangler grant --revoke-all",
+            "wrangler deploy",
+            "echo grant",
+        ] {
+            assert!(!makes_grant(no), "{no}");
+        }
     }
 
     #[test]

@@ -186,6 +186,9 @@ pub enum Verdict {
 #[must_use]
 pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Path>) -> Verdict {
     let mut reasons = Vec::new();
+    if crate::core::grant::makes_grant(command) {
+        reasons.push("an agent cannot make a grant: `safe-wrangler grant` is for a human at their terminal (ask the human to run it)".to_owned());
+    }
     let findings = find_wrangler(command);
     if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
         && let Some(spec) = pinned_other_than_4(command)

@@ -358,6 +358,15 @@ fn the_hook_allows_a_granted_line_without_using_it() {
         "{}",
         denied.stdout()
     );
+    // The agent cannot make the grant itself through its shell.
+    let own = hook("safe-wrangler grant -- deploy --env production");
+    assert!(own.stdout().contains("\"deny\""), "{}", own.stdout());
+    assert!(own.stdout().contains("an agent cannot make a grant"));
+    assert!(
+        !hook("safe-wrangler grant --revoke-all")
+            .stdout()
+            .contains("\"deny\"")
+    );
     grant(&s, DEPLOY, "shop-production");
     for _ in 0..2 {
         let allowed = hook("npx wrangler deploy --env production");
