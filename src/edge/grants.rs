@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -151,6 +151,13 @@ pub fn change<R>(
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(&path)
         .map_err(|e| format!("{shown}: {}", open_error(&e)))?;
+    // A store we just created has 0600 whatever the umask took away.
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() == 0 && m.uid() == nix::unistd::geteuid().as_raw())
+    {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
     if let Some(why) = unfit(&file) {
         return Err(format!("{shown} is ignored: {why}"));
     }
