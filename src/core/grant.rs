@@ -10,6 +10,7 @@
 //! seconds since the epoch), so expiry is tested without sleeping.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,9 @@ pub struct Fingerprint {
     /// Everything else the plan shows (crons, Durable Object changes, versions, deletes, the
     /// database, notes such as an unreadable file).
     pub other: Vec<String>,
-    /// Flags and positionals by meaning: canonical flag names, sorted (`--env`, `--config` and
-    /// `--cwd` are in `environment` and `project`).
+    /// Flags and positionals by meaning: canonical flag names, sorted, with the SHA-256 digests of
+    /// their values (never the values); `--env`, `--config` and `--cwd` are in `environment` and
+    /// `project`.
     pub arguments: Vec<String>,
 }
 
@@ -180,29 +182,63 @@ pub fn differences(granted: &Fingerprint, now: &Fingerprint) -> Vec<String> {
         vec_diff("SQL statements", &granted.statements, &now.statements),
         vec_diff("secret names", &granted.secrets, &now.secrets),
         vec_diff("plan", &granted.other, &now.other),
-        vec_diff("arguments", &granted.arguments, &now.arguments),
+        arguments_diff(&granted.arguments, &now.arguments),
     ]
     .into_iter()
     .flatten()
     .collect()
 }
 
-/// The flags (canonical names, the values as parsed) and positionals of a call, sorted.
+/// A value as the store keeps it: its SHA-256 digest, never the value (a `--var` or a KV value
+/// may be a secret, and the store is a file on disk).
+fn digest(value: &str) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(value.as_bytes());
+    let mut out = String::from("sha256:");
+    for b in hash {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The flags (canonical names, the values' digests) and positionals (their places and digests)
+/// of a call; flags sorted, positionals in order.
 fn arguments(inv: &Invocation) -> Vec<String> {
     let mut out: Vec<String> = inv
         .flags
         .iter()
         .filter(|f| !matches!(f.name, "env" | "config" | "cwd"))
         .map(|f| match &f.value {
-            FlagValue::Str(s) => format!("--{}={s}", f.name),
-            FlagValue::List(l) => format!("--{}={}", f.name, l.join("\u{1f}")),
-            FlagValue::Bool(b) => format!("--{}={b}", f.name),
+            FlagValue::Str(s) => format!("--{} {}", f.name, digest(s)),
+            FlagValue::List(l) => format!("--{} {}", f.name, digest(&l.join("\u{1f}"))),
+            FlagValue::Bool(b) => format!("--{} {b}", f.name),
             FlagValue::Count => format!("--{}", f.name),
         })
         .collect();
     out.sort();
-    out.extend(inv.positionals.iter().map(|p| format!("arg:{p}")));
+    out.extend(
+        inv.positionals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("argument {} {}", i + 1, digest(p))),
+    );
     out
+}
+
+/// Which arguments differ, by name only (their values are digests).
+fn arguments_diff(granted: &[String], now: &[String]) -> Option<String> {
+    let name = |a: &String| a.rsplit_once(' ').map_or(a.clone(), |(n, _)| n.to_owned());
+    let mut names: Vec<String> = now
+        .iter()
+        .filter(|a| !granted.contains(a))
+        .chain(granted.iter().filter(|a| !now.contains(a)))
+        .map(name)
+        .collect();
+    names.dedup();
+    if names.is_empty() && granted == now {
+        return None;
+    }
+    Some(format!("arguments ({})", names.join(", ")))
 }
 
 /// The fingerprint of a call's plan.
@@ -744,6 +780,18 @@ mod tests {
             decided(&["deploy"], store, 1500, &human).by,
             "human-confirms"
         );
+    }
+
+    #[test]
+    fn argument_values_are_kept_as_digests_and_differences_named() {
+        let granted = arguments(&argv(&["deploy", "--var", "KEY:cfut_secret_value"]));
+        assert!(granted.iter().all(|a| !a.contains("cfut_")), "{granted:?}");
+        let now = arguments(&argv(&["deploy", "--var", "KEY:other"]));
+        assert_eq!(
+            arguments_diff(&granted, &now),
+            Some("arguments (--var)".to_owned())
+        );
+        assert_eq!(arguments_diff(&granted, &granted), None);
     }
 
     #[test]
