@@ -52,7 +52,14 @@ fn project(s: &Sandbox) {
 
 /// A human grants `args` on the terminal by typing `phrase`; the grant's id.
 fn grant(s: &Sandbox, args: &[&str], phrase: &str) -> String {
-    let mut words = vec!["grant", "--reason", "hotfix", "--"];
+    grant_with(s, &[], args, phrase)
+}
+
+/// [`grant`] with `flags` (`--for`, `--uses`) before the wrangler arguments.
+fn grant_with(s: &Sandbox, flags: &[&str], args: &[&str], phrase: &str) -> String {
+    let mut words = vec!["grant", "--reason", "hotfix"];
+    words.extend_from_slice(flags);
+    words.push("--");
     words.extend_from_slice(args);
     let mut p = on_terminal(s, &words, &[]);
     p.wait_for(&format!("Type {phrase} to confirm"));
@@ -403,4 +410,36 @@ fn grants_never_apply_in_ci() {
         out.stderr()
     );
     assert_eq!(listed(&s)[0]["uses_left"], 1);
+}
+
+#[test]
+fn a_grant_with_two_uses_runs_twice_and_is_listed() {
+    let s = Sandbox::new();
+    project(&s);
+    let id = grant_with(
+        &s,
+        &["--uses", "2", "--for", "2h"],
+        DEPLOY,
+        "shop-production",
+    );
+    let out = s.safe(&["grants"]).output();
+    out.assert_code(0);
+    let text = out.stdout();
+    assert!(text.contains(&id), "{text}");
+    assert!(text.contains("uses left 2"), "{text}");
+    assert!(text.contains("reason: hotfix"), "{text}");
+    assert!(
+        text.contains("(in 1h59m") || text.contains("(in 2h"),
+        "{text}"
+    );
+    agent(&s, DEPLOY).assert_code(0);
+    assert_eq!(listed(&s)[0]["uses_left"], 1);
+    agent(&s, DEPLOY).assert_code(0);
+    agent(&s, DEPLOY).assert_code(77);
+    assert!(listed(&s).is_empty(), "used up and pruned");
+    assert!(
+        audit(&s)
+            .iter()
+            .any(|r| r["decision"] == "grant-used-up" && r["grant"]["id"] == id.as_str())
+    );
 }
