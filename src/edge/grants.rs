@@ -200,9 +200,12 @@ pub fn record(env: &Env, event: &str, g: &Grant, extra: Value) {
         "time": crate::audit::rfc3339(SystemTime::now()),
         "command": fp.command,
         "class": fp.class,
-        "environment": fp.environment,
+        "environment": crate::secrets::redact(&fp.environment),
         "production": true,
-        "resources": { "worker": fp.worker, "routes": fp.routes },
+        "resources": {
+            "worker": fp.worker.as_deref().map(crate::secrets::redact),
+            "routes": fp.routes,
+        },
         "decision": event,
         "decided_by": format!("grant:{}", g.id),
         "grant": {
