@@ -72,6 +72,34 @@ enum Own {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// A human at a terminal approves one planned change for an agent or a script, time-boxed
+    /// and single-use by default (the plan is shown and the same phrase typed).
+    Grant {
+        /// How long the grant lasts (e.g. 30m, 2h; default 30m, at most 24h).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// How many calls it allows (default 1).
+        #[arg(long)]
+        uses: Option<u32>,
+        /// Why, for the audit log and the list.
+        #[arg(long)]
+        reason: Option<String>,
+        /// End one grant.
+        #[arg(long, value_name = "ID", conflicts_with = "revoke_all")]
+        revoke: Option<String>,
+        /// End every grant.
+        #[arg(long)]
+        revoke_all: bool,
+        /// The wrangler arguments (put `--` before them if they start with a dash).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// List the active grants.
+    Grants {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make this project's `node_modules/.bin/wrangler` lead to safe-wrangler.
     Protect {
         /// Exit 1 when the project is not protected; change nothing.
@@ -137,6 +165,25 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         Own::Hook { args } => crate::hook::run(world, &args),
         Own::Protect { check, undo } => crate::protect::run(world, check, undo),
         Own::Shim { prefix } => crate::verbs::setup::run(world, prefix.as_deref()),
+        Own::Grant {
+            duration,
+            uses,
+            reason,
+            revoke,
+            revoke_all,
+            args,
+        } => crate::verbs::grant::run(
+            world,
+            &crate::verbs::grant::Request {
+                duration,
+                uses,
+                reason,
+                revoke,
+                revoke_all,
+                args,
+            },
+        ),
+        Own::Grants { json } => crate::verbs::grant::list(world, json),
     }
 }
 

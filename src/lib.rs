@@ -291,6 +291,9 @@ pub fn evaluate(
     if gated || for_plan {
         edge::gather::plan_inputs(&invocation, &mut project);
     }
+    if gated {
+        project.grants = edge::grants::snapshot(&world.env);
+    }
     let class = crate::core::assess::operation(&invocation, &project).class;
     let mut context = context(&world.env, gated);
     // Proving a CI identity needs the network: only for gated work in CI with an `oidc` rule.
@@ -329,6 +332,18 @@ impl Call<'_> {
         let mut line = audit::entry(self.a, self.world, self.args, Some(wrangler), "interrupted");
         line["signal"] = why.name().into();
         write_record(self.log.as_deref(), &line, "interrupted");
+    }
+
+    /// When a grant covers the call, uses one use now, atomically (the hook only checked); the
+    /// refusal when it cannot (another call used it first, it expired or was revoked).
+    fn use_grant(&self) -> Option<Error> {
+        let id = self.a.ruling.by.strip_prefix("grant:")?;
+        let why = edge::grants::consume(&self.world.env, id, self.a, self.project).err()?;
+        let hint = format!(
+            "ask a human to run it in their terminal: {{cmd}}; or a human can grant this one change at their terminal: {}",
+            crate::core::grant::PLACEHOLDER
+        );
+        Some(self.refuse(&why, &hint))
     }
 
     /// Records the refusal, then the two lines on stderr: what and why, then what to do instead.
@@ -662,6 +677,11 @@ fn guarded(world: &World, shown: &str, args: &[OsString]) -> Result<u8, Error> {
     // The credential-free `.env` copies are written before anything is recorded or asked: a
     // project where they cannot be written stops here with the reason, and no `run` record.
     let extra_args = env_copies(&dotenv, &a.dir)?;
+
+    // A call a grant covers uses one use now, atomically (the hook only checked).
+    if let Some(err) = call.use_grant() {
+        return Err(err);
+    }
 
     if let Decision::Confirm { phrase } = &a.ruling.decision {
         call.ask(phrase, &real)?;

@@ -46,6 +46,8 @@ pub struct Project {
     pub dotenv_problem: Option<DotenvProblem>,
     /// Local files the plan shows (SQL, migrations, secret names); empty unless a plan is made.
     pub plan_files: crate::core::plan::PlanFiles,
+    /// The grants store and the clock, read only for work that needs approval (issue 14).
+    pub grants: crate::core::grant::Grants,
 }
 
 /// Why we cannot know what wrangler would load from its `.env` files: each refuses the call
@@ -153,6 +155,8 @@ pub fn assess(inv: &Invocation, project: &Project, context: &Context) -> Assessm
     );
     let phrase = crate::core::plan::target(inv, project, &operation, worker.as_deref());
     let ruling = decide(&operation, context, project, &phrase);
+    let ruling =
+        crate::core::grant::cover(ruling, inv, project, &operation, worker.as_deref(), context);
     Assessment {
         invocation: inv.clone(),
         context: context.clone(),

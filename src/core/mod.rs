@@ -6,6 +6,7 @@ pub mod assess;
 pub mod classify;
 pub mod context;
 pub mod display;
+pub mod grant;
 pub mod plan;
 pub mod policy;
 pub mod refusal;
@@ -15,7 +16,7 @@ pub mod wrangler;
 
 /// The verbs safe-wrangler answers itself when called by its own name.
 pub const OWN_VERBS: &[&str] = &[
-    "explain", "plan", "doctor", "scripts", "log", "hook", "protect", "shim",
+    "explain", "plan", "doctor", "scripts", "log", "hook", "protect", "shim", "grant", "grants",
 ];
 
 /// Verbs reserved for later use; checked against wrangler's commands now so that none of them can

@@ -3,11 +3,13 @@
 //! environment, the why, the reason, the plan summary, the suggestions) is redacted and escaped
 //! here, once. What to do instead is the `instead:` suggestions ([`crate::core::suggest`]: whole
 //! command lines built from the caller's argv and config, each of which would itself run here),
-//! then the policy's hint when there is one.
+//! then the policy's hint when there is one (with the grant command a human can run, when a grant
+//! could cover the call).
 
 use std::ffi::OsString;
 
 use crate::core::assess::{Assessment, Project};
+use crate::core::grant::PLACEHOLDER;
 use crate::display::{command_line, shown};
 use crate::policy;
 
@@ -34,7 +36,8 @@ pub struct Refusal {
 
 impl Refusal {
     /// The refusal of `a`'s call (`program args`, decided on `project`) for `reason`, with `hint`
-    /// (`{cmd}` stands for the command line).
+    /// (`{cmd}` stands for the command line, `{grant}` for the grant command a human can run for
+    /// it).
     #[must_use]
     pub fn new(
         a: &Assessment,
@@ -57,7 +60,11 @@ impl Refusal {
         let changes =
             crate::core::plan::plan(&a.invocation, project, op, a.worker.as_deref()).summary();
         Refusal {
-            hint: hint.map(|h| shown(h).replace("{cmd}", &cmd)),
+            hint: hint.map(|h| {
+                shown(h)
+                    .replace("{cmd}", &cmd)
+                    .replace(PLACEHOLDER, &crate::core::grant::command(args))
+            }),
             cmd,
             class: op.class.as_str(),
             rule: shown(&op.rule),

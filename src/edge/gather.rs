@@ -69,6 +69,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         dotenv_problem: dotenv.problem,
         default_config: None,
         plan_files: crate::core::plan::PlanFiles::default(),
+        grants: crate::core::grant::Grants::default(),
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod exec;
 pub mod files;
 pub mod gather;
+pub mod grants;
 pub mod policy_files;
 pub mod remote;
 pub mod resolve;

@@ -55,6 +55,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "production-targets",
         "which environments are production, and none inherits the top level's routes",
     ),
+    (
+        "grants",
+        "the active break-glass grants (safe-wrangler grant), with their owner and expiry",
+    ),
 ];
 
 /// How one check came out.
@@ -1268,6 +1272,44 @@ pub fn oauth_files(env: &Env) -> Option<[PathBuf; 2]> {
     ])
 }
 
+/// The active grants (issue 14): none is ok; each active one is listed (id, what, owner, expiry,
+/// uses left); a store that is ignored is said, since it grants nothing.
+#[must_use]
+pub fn grants_check(grants: &crate::core::grant::Grants) -> Check {
+    use crate::core::grant::Store;
+    match &grants.store {
+        Store::Absent => Check::new("grants", Status::Ok, "no active grants"),
+        Store::Ignored(why) => Check::new(
+            "grants",
+            Status::Info,
+            format!(
+                "the grants store is ignored and grants nothing: {}",
+                shown(why)
+            ),
+        )
+        .fix("revoke by deleting it, or make it a plain file of yours with mode 600"),
+        Store::Read(all) => {
+            let active: Vec<_> = all
+                .iter()
+                .filter(|g| g.active(grants.now))
+                .cloned()
+                .collect();
+            if active.is_empty() {
+                return Check::new("grants", Status::Ok, "no active grants");
+            }
+            Check::new(
+                "grants",
+                Status::Info,
+                format!(
+                    "{} (end them with `safe-wrangler grant --revoke-all`)",
+                    plural(active.len(), "active grant", "active grants")
+                ),
+            )
+            .details(crate::verbs::grant::lines(&active, grants.now))
+        }
+    }
+}
+
 /// Gathers everything and runs every check, in [`CHECKS`] order.
 #[must_use]
 pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
@@ -1322,6 +1364,7 @@ pub fn checks(world: &World) -> (PathBuf, Vec<Check>) {
         oauth,
         policy_result,
         production,
+        grants_check(&crate::edge::grants::snapshot(env)),
     ];
     (root, checks)
 }
@@ -1366,7 +1409,8 @@ mod tests {
                 "project-secrets",
                 "oauth-login",
                 "policy",
-                "production-targets"
+                "production-targets",
+                "grants"
             ]
         );
     }

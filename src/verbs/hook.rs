@@ -197,6 +197,9 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
         ));
     }
     let mut reasons = Vec::new();
+    if crate::core::grant::makes_grant(command) {
+        reasons.push("an agent cannot make a grant: `safe-wrangler grant` is for a human at their terminal (ask the human to run it)".to_owned());
+    }
     let findings = find_wrangler(command);
     if let Some(reason) = lost_protection_reason(command, &findings, cwd, exe) {
         reasons.push(reason);

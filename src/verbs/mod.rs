@@ -2,6 +2,7 @@
 //! scripts.
 
 pub mod doctor;
+pub mod grant;
 pub mod hook;
 pub mod protect;
 pub mod scripts;

@@ -117,7 +117,7 @@ fn assert_never_echoed(out: &Out, secrets: &[String]) {
     }
 }
 
-const IDS: [&str; 8] = [
+const IDS: [&str; 9] = [
     "shim-first",
     "npm-scripts",
     "env-credentials",
@@ -126,6 +126,7 @@ const IDS: [&str; 8] = [
     "oauth-login",
     "policy",
     "production-targets",
+    "grants",
 ];
 
 #[test]

@@ -269,7 +269,7 @@ fn a_refusal_prints_whole_command_lines_that_run() {
     let line = err.lines().find(|l| l.contains("instead:")).unwrap();
     assert_eq!(
         line,
-        "safe-wrangler: instead: `safe-wrangler deploy --env clean`; or `safe-wrangler versions upload --env canary`; or ask a human to run it in their terminal: safe-wrangler deploy --env canary"
+        "safe-wrangler: instead: `safe-wrangler deploy --env clean`; or `safe-wrangler versions upload --env canary`; or ask a human to run it in their terminal: safe-wrangler deploy --env canary; or a human can grant this one change at their terminal: safe-wrangler grant -- deploy --env canary"
     );
 }
 
