@@ -85,7 +85,8 @@ fn write_copies(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<Vec
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(contents)?;
-        file.sync_data()?;
+        // No fdatasync: the copy is rewritten on every call and the rename below is what makes
+        // it appear whole; a crash loses nothing a later call would not write again.
         std::fs::rename(&tmp, &target)?;
         let mut arg = OsString::from("--env-file=");
         arg.push(target.as_os_str());

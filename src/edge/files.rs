@@ -43,7 +43,7 @@ pub struct RealDisk;
 
 impl Disk for RealDisk {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
-        read_regular(Path::new(path)).ok()
+        crate::edge::gather::read_cached(Path::new(path))
     }
     fn is_dir(&self, path: &str) -> bool {
         Path::new(path).is_dir()
@@ -54,8 +54,19 @@ impl Disk for RealDisk {
 /// [`REDIRECT_FILE`] (deploy, versions, triggers, preview, dev, pages), which `--config` disables.
 #[must_use]
 pub fn locate_config(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<PathBuf> {
+    find_config(dir, config_flag, redirect).map(|(path, _)| path)
+}
+
+/// [`locate_config`] and whether the path came through [`REDIRECT_FILE`] (it differs from the
+/// config the user's own search finds), from one upward search.
+#[must_use]
+pub fn find_config(
+    dir: &Path,
+    config_flag: Option<&str>,
+    redirect: bool,
+) -> Option<(PathBuf, bool)> {
     if let Some(flag) = config_flag.filter(|f| !f.is_empty()) {
-        return Some(dir.join(flag));
+        return Some((dir.join(flag), false));
     }
     let user = CONFIG_NAMES
         .iter()
@@ -78,10 +89,12 @@ pub fn locate_config(dir: &Path, config_flag: Option<&str>, redirect: bool) -> O
         };
         if beside {
             // An unreadable pointer is reported as an unreadable config by [`load_config`].
-            return Some(redirect_target(&pointer).unwrap_or(pointer));
+            let found = redirect_target(&pointer).unwrap_or(pointer);
+            let redirected = user.as_ref() != Some(&found);
+            return Some((found, redirected));
         }
     }
-    user
+    user.map(|u| (u, false))
 }
 
 fn redirect_target(pointer: &Path) -> Option<PathBuf> {

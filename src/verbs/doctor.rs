@@ -1567,7 +1567,8 @@ mod tests {
                 "name": "shop",
                 "routes": [{"pattern": "api.example.com", "custom_domain": true}],
                 "env": { "staging": { "route": "staging.example.com/*" }, "clean": { "routes": [] } }
-            }),
+            })
+            .into(),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
         assert_eq!(c.status, Status::Fail);

@@ -18,7 +18,9 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
-    pub value: Value,
+    /// Shared: the gather step keeps one parse per file per process (issue 17), and a clone of
+    /// a config is then a reference count, not a copy of the tree.
+    pub value: std::sync::Arc<Value>,
     /// Found through [`REDIRECT_FILE`]: wrangler then uses the generated config's top level as it
     /// is (its name gets no `-<env>`).
     pub redirected: bool,
@@ -65,7 +67,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         path: path.to_owned(),
-        value,
+        value: std::sync::Arc::new(value),
         redirected: false,
     })
 }
@@ -416,7 +418,8 @@ kv_namespaces = [ { binding = "KV", id = "x", remote = true } ]
 "#,
             )
             .map(|t| serde_json::to_value(t).unwrap())
-            .unwrap(),
+            .unwrap()
+            .into(),
         };
         let (top, inherited) = cfg.effective("").routes();
         assert_eq!((top.len(), inherited), (2, false));
