@@ -115,3 +115,15 @@ pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     })?;
     config::parse(path, &text)
 }
+
+/// [`load_config`] for the classifier ([`config::parse_for_classifier`]).
+///
+/// # Errors
+/// As [`load_config`].
+pub fn load_config_for_classifier(path: &Path) -> Result<Config, ConfigError> {
+    let text = read_text(path).map_err(|e| ConfigError {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    config::parse_for_classifier(path, &text)
+}

@@ -273,7 +273,7 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
             cfg
         }));
     }
-    let loaded = crate::edge::files::load_config(&found);
+    let loaded = crate::edge::files::load_config_for_classifier(&found);
     CACHE.with(|c| c.borrow_mut().configs.insert(found, loaded.clone()));
     Some(loaded.map(|mut cfg| {
         cfg.redirected = redirected;

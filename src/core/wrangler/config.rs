@@ -72,6 +72,40 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     })
 }
 
+/// [`parse`] for the classifier: the same answers to every question the classifier asks, from
+/// one streaming pass that keeps only what it reads ([`super::lean`]); `doctor` and `scripts`
+/// read the whole tree with [`parse`].
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_for_classifier(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let err = |message: String| ConfigError {
+        path: path.to_owned(),
+        message,
+    };
+    let lean = if path.extension().is_some_and(|e| e == "toml") {
+        let de =
+            toml::de::Deserializer::parse(text).map_err(|e| err(first_line(&e.to_string())))?;
+        super::lean::read(de).map_err(|e| err(first_line(&e.to_string())))?
+    } else {
+        let stripped = strip_jsonc(text);
+        let mut de = serde_json::Deserializer::from_str(&stripped);
+        let lean = super::lean::read(&mut de).map_err(|e| err(e.to_string()))?;
+        de.end().map_err(|e| err(e.to_string()))?;
+        lean
+    };
+    if lean.proto {
+        return Err(err(
+            "the config uses a `__proto__` key, which JavaScript reads differently".into(),
+        ));
+    }
+    Ok(Config {
+        path: path.to_owned(),
+        value: std::sync::Arc::new(lean.value),
+        redirected: false,
+    })
+}
+
 fn has_key(v: &Value, key: &str) -> bool {
     match v {
         Value::Object(map) => map.contains_key(key) || map.values().any(|x| has_key(x, key)),

@@ -5,6 +5,7 @@
 
 pub mod argv;
 pub mod config;
+pub mod lean;
 mod table;
 
 pub use table::{ALIASES, COMMANDS, GLOBAL_FLAGS, NAMESPACES, WRANGLER_VERSION};
