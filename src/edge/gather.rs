@@ -142,6 +142,12 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     });
+    #[cfg(debug_assertions)]
+    if world.env.is_set("SAFE_WRANGLER_DEBUG_STALL") {
+        // A debug build's stand-in for a policy file that does not answer (tests/it/abort.rs).
+        at(1);
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
     let policy = load_policy(&dir, &user_policy_paths(&world.env))?;
     at(2);
     let dotenv_env = cloudflare_env_from_dotenv(world, inv, &dir, &files);
@@ -460,5 +466,20 @@ fn env_file_selection(world: &World, inv: &Invocation) -> Option<String> {
         Some(e) => Some(e.to_owned()),
         None if inv.has("env") => Some(String::new()),
         None => world.env.str("CLOUDFLARE_ENV").map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passwd_home;
+    use std::path::PathBuf;
+
+    #[test]
+    fn passwd_home_takes_the_first_entry_for_the_uid() {
+        let text = b"root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nana:x:1000:1000::/home/ana:/bin/sh\nalias:x:1000:1000::/home/alias:/bin/sh\nnohome:x:1001:1001:::/bin/sh\n";
+        assert_eq!(passwd_home(text, 0), Some(PathBuf::from("/root")));
+        assert_eq!(passwd_home(text, 1000), Some(PathBuf::from("/home/ana")));
+        assert_eq!(passwd_home(text, 1001), None);
+        assert_eq!(passwd_home(text, 42), None);
     }
 }

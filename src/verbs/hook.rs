@@ -407,7 +407,17 @@ fn answer(world: &World, agent: Agent) -> u8 {
         );
     }
     crate::fail::handler(block_on_panic);
-    deadline::arm(agent);
+    // A debug build's way to prove the deadline blocks and names the step (tests/it/abort.rs,
+    // with SAFE_WRANGLER_DEBUG_STALL); release builds always wait DEADLINE.
+    #[cfg(debug_assertions)]
+    let secs = world
+        .env
+        .str("SAFE_WRANGLER_DEBUG_DEADLINE")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEADLINE.as_secs());
+    #[cfg(not(debug_assertions))]
+    let secs = DEADLINE.as_secs();
+    deadline::arm(agent, secs);
     crate::edge::gather::at(7);
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut input) {
@@ -457,17 +467,14 @@ fn answer(world: &World, agent: Agent) -> u8 {
 mod deadline {
     use std::sync::OnceLock;
 
-    use super::{Agent, DEADLINE, deny_output};
+    use super::{Agent, deny_output};
 
     /// Per gather step: the file descriptor, the bytes and the exit code of the block.
     static ANSWERS: OnceLock<Vec<(i32, Vec<u8>, i32)>> = OnceLock::new();
 
     /// The block for a deadline hit during `step`, as [`super::block`] would write it.
-    fn answer(agent: Agent, step: &str) -> (i32, Vec<u8>, i32) {
-        let reason = format!(
-            "took too long to decide: more than {} s {step}",
-            DEADLINE.as_secs()
-        );
+    fn answer(agent: Agent, secs: u64, step: &str) -> (i32, Vec<u8>, i32) {
+        let reason = format!("took too long to decide: more than {secs} s {step}");
         if agent == Agent::Cursor {
             let json = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
             (1, format!("{json}\n").into_bytes(), 0)
@@ -494,12 +501,12 @@ mod deadline {
 
     /// Prepares the answers and arms the alarm. When the handler cannot be installed the alarm
     /// is not armed (the default action would kill the hook, which agents read as "allow").
-    pub(super) fn arm(agent: Agent) {
+    pub(super) fn arm(agent: Agent, secs: u64) {
         use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
         let _ = ANSWERS.set(
             crate::edge::gather::steps()
                 .iter()
-                .map(|step| answer(agent, step))
+                .map(|step| answer(agent, secs, step))
                 .collect(),
         );
         let action = SigAction::new(
@@ -509,8 +516,7 @@ mod deadline {
         );
         // SAFETY: the handler only makes async-signal-safe calls (see `on_alarm`).
         if unsafe { sigaction(Signal::SIGALRM, &action) }.is_ok() {
-            let secs = u32::try_from(DEADLINE.as_secs()).unwrap_or(u32::MAX);
-            nix::unistd::alarm::set(secs);
+            nix::unistd::alarm::set(u32::try_from(secs).unwrap_or(u32::MAX));
         }
     }
 }
