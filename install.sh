@@ -42,7 +42,7 @@ if [ -z "$binary" ]; then
   # On Linux with glibc the binary is linked statically (crt-static): no dynamic loader, no
   # libgcc_s, about 1 ms less per wrangler call (README "Speed"). `--target` keeps the flag off
   # the build's proc macros. SAFE_WRANGLER_DYNAMIC=1 builds the ordinary dynamic binary.
-  host="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')"
+  host="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')" || host=""
   if [ -z "${SAFE_WRANGLER_DYNAMIC:-}" ] && [[ "$host" == *-linux-gnu ]]; then
     (cd "$here" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
       cargo build --release --locked --quiet --target "$host")

@@ -24,7 +24,7 @@ install = tempfile.TemporaryDirectory()
 binary = os.environ.get("SAFE_WRANGLER_BENCH_BIN")
 if not binary:
     subprocess.run([os.path.join(ROOT, "install.sh"), "--prefix", install.name], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, env=dict(os.environ, HOME=install.name))
+                   stdout=subprocess.DEVNULL)
     binary = os.path.join(install.name, "bin/safe-wrangler")
 before = os.environ.get("SAFE_WRANGLER_BENCH_BEFORE")
 lines = []

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 if [ -n "${SAFE_WRANGLER_BENCH_BIN:-}" ]; then
   bin="$SAFE_WRANGLER_BENCH_BIN"
 else
-  HOME="$work" ./install.sh --prefix "$work/inst" >/dev/null
+  ./install.sh --prefix "$work/inst" >/dev/null
   bin="$work/inst/bin/safe-wrangler"
 fi
 mkdir -p "$work/real" "$work/shims" "$work/plain" "$work/dotenv" "$work/small" "$work/big"
@@ -75,7 +75,7 @@ per() { awk -v t="$1" -v c="$calls" 'BEGIN { printf "%.3f", t / c / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 over() { awk -v a="$1" -v b="$2" -v c="$calls" 'BEGIN { printf "%.2f", (a - b) / c / 1e6 }'; }
 echo "calls per variant and case: $calls (stub wrangler; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-echo "binary: $(file -b "$bin" | cut -d, -f1-2 2>/dev/null || echo "$bin")"
+echo "binary: $bin ($(ldd "$bin" >/dev/null 2>&1 && echo dynamic || echo static))"
 echo "env -u, no .env:            $(per "${total[envu-plain]}") ms/call"
 echo "env -u, token in .env:      $(per "${total[envu-dotenv]}") ms/call"
 for v in "${variants[@]}"; do
