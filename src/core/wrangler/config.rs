@@ -88,11 +88,19 @@ pub fn parse_for_classifier(path: &Path, text: &str) -> Result<Config, ConfigErr
             toml::de::Deserializer::parse(text).map_err(|e| err(first_line(&e.to_string())))?;
         super::lean::read(de).map_err(|e| err(first_line(&e.to_string())))?
     } else {
-        let stripped = strip_jsonc(text);
-        let mut de = serde_json::Deserializer::from_str(&stripped);
-        let lean = super::lean::read(&mut de).map_err(|e| err(e.to_string()))?;
-        de.end().map_err(|e| err(e.to_string()))?;
-        lean
+        let read = |json: &str| -> Result<super::lean::Lean, serde_json::Error> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            let lean = super::lean::read(&mut de)?;
+            de.end()?;
+            Ok(lean)
+        };
+        // Text that is plain JSON has no comment or trailing comma outside its strings, so
+        // stripping would return it unchanged: skip the copy. Anything else (JSONC, or an error
+        // to report with the stripped text's line and column) goes through `strip_jsonc`.
+        match read(text) {
+            Ok(lean) => lean,
+            Err(_) => read(&strip_jsonc(text)).map_err(|e| err(e.to_string()))?,
+        }
     };
     if lean.proto {
         return Err(err(
