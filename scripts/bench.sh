@@ -75,7 +75,7 @@ per() { awk -v t="$1" -v c="$calls" 'BEGIN { printf "%.3f", t / c / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 over() { awk -v a="$1" -v b="$2" -v c="$calls" 'BEGIN { printf "%.2f", (a - b) / c / 1e6 }'; }
 echo "calls per variant and case: $calls (stub wrangler; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-echo "binary: $bin ($(ldd "$bin" >/dev/null 2>&1 && echo dynamic || echo static))"
+echo "binary: $bin ($(ldd "$bin" 2>&1 | grep -q 'statically linked\|not a dynamic' && echo static || echo dynamic))"
 echo "env -u, no .env:            $(per "${total[envu-plain]}") ms/call"
 echo "env -u, token in .env:      $(per "${total[envu-dotenv]}") ms/call"
 for v in "${variants[@]}"; do
