@@ -1656,7 +1656,8 @@ mod tests {
                 "name": "shop",
                 "routes": [{"pattern": "api.example.com", "custom_domain": true}],
                 "env": { "staging": { "route": "staging.example.com/*" }, "qa": { "routes": [] } }
-            }),
+            })
+            .into(),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
         assert_eq!(c.status, Status::Fail);
@@ -1688,7 +1689,8 @@ mod tests {
             value: serde_json::json!({
                 "name": "fil",
                 "env": { "mainnet": {}, "calibration": { "name": "fil-calibration" }, "dev": {} }
-            }),
+            })
+            .into(),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
         assert_eq!(c.status, Status::Fail);
