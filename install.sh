@@ -39,9 +39,19 @@ fi
 if [ -z "$binary" ]; then
   here="$(cd "$(dirname "$0")" && pwd)"
   command -v cargo >/dev/null || { echo "install.sh: cargo not found: install Rust from https://rustup.rs" >&2; exit 69; }
+  # On Linux with glibc the binary is linked statically (crt-static): no dynamic loader, no
+  # libgcc_s, about 1 ms less per wrangler call (README "Speed"). `--target` keeps the flag off
+  # the build's proc macros. SAFE_WRANGLER_DYNAMIC=1 builds the ordinary dynamic binary.
   echo "safe-wrangler: [1/3] building the release binary (about two minutes the first time; cargo shows its progress)..."
-  (cd "$here" && cargo build --release --locked)
-  binary="$here/target/release/safe-wrangler"
+  host="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')" || host=""
+  if [ -z "${SAFE_WRANGLER_DYNAMIC:-}" ] && [[ "$host" == *-linux-gnu ]]; then
+    (cd "$here" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+      cargo build --release --locked --target "$host")
+    binary="$here/target/$host/release/safe-wrangler"
+  else
+    (cd "$here" && cargo build --release --locked)
+    binary="$here/target/release/safe-wrangler"
+  fi
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 66; }
 [ -z "${here:-}" ] && echo "safe-wrangler: [1/3] using the binary $binary"

@@ -217,6 +217,14 @@ pub fn run(world: &World) -> u8 {
     {
         if verb == "hook" {
             fail::exit_code(2);
+            // The hook's hot path: `hook <agent>` is answered without building clap's command
+            // tree (issue 17); `hook install ...`, `hook --help` and the rest go through clap.
+            if let [_, agent] = args
+                && let Some(agent) = agent.to_str()
+                && hook::Agent::ALL.iter().any(|a| a.name() == agent)
+            {
+                return hook::run(world, &[agent.to_owned()]);
+            }
         }
         return cli::run_own(world, args);
     }

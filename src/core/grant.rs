@@ -605,7 +605,7 @@ mod tests {
             open_next: false,
             config: Some(Ok(crate::wrangler::config::Config {
                 path: "/p/wrangler.jsonc".into(),
-                value: serde_json::json!({"name": "shop", "routes": ["shop.example.com/*"]}),
+                value: serde_json::json!({"name": "shop", "routes": ["shop.example.com/*"]}).into(),
                 redirected: false,
             })),
             default_config: None,

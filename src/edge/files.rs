@@ -43,7 +43,10 @@ pub struct RealDisk;
 
 impl Disk for RealDisk {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
-        read_regular(Path::new(path)).ok()
+        crate::edge::gather::at(6);
+        let read = crate::edge::gather::read_cached(Path::new(path));
+        crate::edge::gather::at(0);
+        read
     }
     fn is_dir(&self, path: &str) -> bool {
         Path::new(path).is_dir()
@@ -54,8 +57,19 @@ impl Disk for RealDisk {
 /// [`REDIRECT_FILE`] (deploy, versions, triggers, preview, dev, pages), which `--config` disables.
 #[must_use]
 pub fn locate_config(dir: &Path, config_flag: Option<&str>, redirect: bool) -> Option<PathBuf> {
+    find_config(dir, config_flag, redirect).map(|(path, _)| path)
+}
+
+/// [`locate_config`] and whether the path came through [`REDIRECT_FILE`] (it differs from the
+/// config the user's own search finds), from one upward search.
+#[must_use]
+pub fn find_config(
+    dir: &Path,
+    config_flag: Option<&str>,
+    redirect: bool,
+) -> Option<(PathBuf, bool)> {
     if let Some(flag) = config_flag.filter(|f| !f.is_empty()) {
-        return Some(dir.join(flag));
+        return Some((dir.join(flag), false));
     }
     let user = CONFIG_NAMES
         .iter()
@@ -78,10 +92,12 @@ pub fn locate_config(dir: &Path, config_flag: Option<&str>, redirect: bool) -> O
         };
         if beside {
             // An unreadable pointer is reported as an unreadable config by [`load_config`].
-            return Some(redirect_target(&pointer).unwrap_or(pointer));
+            let found = redirect_target(&pointer).unwrap_or(pointer);
+            let redirected = user.as_ref() != Some(&found);
+            return Some((found, redirected));
         }
     }
-    user
+    user.map(|u| (u, false))
 }
 
 fn redirect_target(pointer: &Path) -> Option<PathBuf> {
@@ -101,4 +117,135 @@ pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
         message: e.to_string(),
     })?;
     config::parse(path, &text)
+}
+
+/// [`load_config`] for the classifier ([`config::parse_for_classifier`]).
+///
+/// # Errors
+/// As [`load_config`].
+pub fn load_config_for_classifier(path: &Path) -> Result<Config, ConfigError> {
+    let text = read_text(path).map_err(|e| ConfigError {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    config::parse_for_classifier(path, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::{Path, PathBuf};
+
+    use crate::classify::{Targets, classify};
+    use crate::core::wrangler::lean::tests::answers;
+    use crate::wrangler::config::{Config, ConfigError, parse, parse_for_classifier};
+
+    /// Every config file under `dir` (the decision corpus's projects), skipping `node_modules`.
+    fn configs(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() && e.file_name() != "node_modules" {
+                configs(&p, out);
+            } else if p.is_file()
+                && e.file_name() != "package.json"
+                && p.extension()
+                    .is_some_and(|x| x == "toml" || x == "json" || x == "jsonc")
+            {
+                out.push(p);
+            }
+        }
+    }
+
+    fn call(words: &[&str]) -> crate::wrangler::argv::Invocation {
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        crate::wrangler::argv::parse(&args)
+    }
+
+    /// The gated and config-dependent commands the classifier answers from the config.
+    const COMMANDS: [&[&str]; 12] = [
+        &["deploy"],
+        &["deploy", "--dry-run"],
+        &["versions", "upload"],
+        &["versions", "deploy"],
+        &["triggers", "deploy"],
+        &["secret", "put", "TOKEN"],
+        &["secret", "bulk"],
+        &["kv", "key", "put", "k", "v", "--binding", "KV", "--preview"],
+        &["kv", "key", "put", "k", "v", "--binding", "KV", "--remote"],
+        &["d1", "execute", "DB", "--remote", "--command=DELETE FROM t"],
+        &["dev"],
+        &["delete"],
+    ];
+
+    /// Every classifier answer for one config file, lean against full; the number compared.
+    fn compare(file: &Path, full: &Config, lean: &Config, targets: &[Targets]) -> usize {
+        let mut envs: Vec<String> = ["", "missing", "production", "staging", "preview"]
+            .map(str::to_owned)
+            .to_vec();
+        envs.extend(full.environments());
+        let full_r: Result<Config, ConfigError> = Ok(full.clone());
+        let lean_r: Result<Config, ConfigError> = Ok(lean.clone());
+        let mut checked = 0;
+        for env in &envs {
+            let where_ = format!("{} [{env}]", file.display());
+            assert_eq!(answers(full, env), answers(lean, env), "{where_}");
+            for cmd in COMMANDS {
+                let mut words = cmd.to_vec();
+                if !env.is_empty() {
+                    words.extend(["--env", env.as_str()]);
+                }
+                let (by_flag, plain) = (call(&words), call(cmd));
+                for t in targets {
+                    for (inv, cf_env) in [(&by_flag, None), (&plain, Some(env.as_str()))] {
+                        for default in [false, true] {
+                            let (fd, ld) = if default {
+                                (Some(&full_r), Some(&lean_r))
+                            } else {
+                                (None, None)
+                            };
+                            let a = classify(inv, cf_env, None, false, false, Some(&full_r), fd, t);
+                            let b = classify(inv, cf_env, None, false, false, Some(&lean_r), ld, t);
+                            assert_eq!(a, b, "{where_} {words:?} CLOUDFLARE_ENV={cf_env:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        checked
+    }
+
+    /// The lean reading the gather step uses gives the classifier the same answers as the full
+    /// tree for every config in the corpus (issue 11's production data, Workflows, deleted and
+    /// transferred classes, addresses, routes, names, environments, remote bindings), for every
+    /// gated command in every environment, with and without the project's policy targets.
+    #[test]
+    fn corpus_configs_classify_alike_lean_and_full() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/projects");
+        let mut files = Vec::new();
+        configs(&root, &mut files);
+        assert!(files.len() > 40, "the corpus's configs: {}", files.len());
+        let mut checked = 0;
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            match (parse(file, &text), parse_for_classifier(file, &text)) {
+                (Ok(full), Ok(lean)) => {
+                    let dir = file.parent().unwrap_or(Path::new("."));
+                    let mut targets = vec![Targets::default()];
+                    if let Ok(p) = crate::edge::policy_files::load(dir, &[]) {
+                        targets.push(p.targets);
+                    }
+                    checked += compare(file, &full, &lean, &targets);
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{}", file.display()),
+                (a, b) => panic!("{}: full {a:?} lean {b:?}", file.display()),
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
 }

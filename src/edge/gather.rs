@@ -4,8 +4,17 @@
 //! What is read depends only on the invocation and on the pure classification: the config only
 //! when the class depends on it or a human must confirm, the installed wrangler's version only
 //! for a data command not already `--local` (local work pays nothing for them).
+//!
+//! One read per file per process (issue 17): the files, the parsed config, the policy, the user
+//! policy paths and the installed wrangler's version are kept for the life of the process, so the
+//! hook, which assesses every wrangler call of a command line (and up to three environments for
+//! each), reads and parses each of them once. A process lives for one wrapper call or one hook
+//! answer, so nothing here outlives the files it describes by more than that.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::context::Env;
 use crate::core::assess::{DotenvProblem, Project};
@@ -16,6 +25,106 @@ use crate::wrangler::argv::Invocation;
 use crate::wrangler::config::{Config, ConfigError};
 use crate::{World, classify, read_regular, wrangler};
 
+/// What the gather step is doing, for a deadline that must say what took long ([`step`]).
+static STEP: AtomicU8 = AtomicU8::new(0);
+
+/// The steps [`STEP`] names, in its numbering.
+const STEPS: [&str; 8] = [
+    "deciding",
+    "reading the policy files",
+    "reading the .env files",
+    "reading the wrangler config",
+    "looking up the installed wrangler's version",
+    "asking the system's user database for the home directory",
+    "reading a CI event file",
+    "reading the agent's input on stdin",
+];
+
+/// The step [`STEPS`] names at `step` begins.
+pub fn at(step: usize) {
+    STEP.store(u8::try_from(step).unwrap_or(0), Ordering::Relaxed);
+}
+
+/// What the gather step was doing last (a plain atomic load: safe in a signal handler).
+#[must_use]
+pub fn step() -> &'static str {
+    STEPS
+        .get(usize::from(STEP.load(Ordering::Relaxed)))
+        .copied()
+        .unwrap_or(STEPS[0])
+}
+
+/// Every step's words, for a signal handler that prepares its messages up front.
+#[must_use]
+pub fn steps() -> &'static [&'static str] {
+    &STEPS
+}
+
+/// The index [`step`] would answer with now.
+#[must_use]
+pub fn step_index() -> usize {
+    usize::from(STEP.load(Ordering::Relaxed))
+}
+
+/// Where a config search starts, the `--config` value, and whether redirects count.
+type SearchKey = (PathBuf, Option<String>, bool);
+
+/// A lookup done at most once.
+#[derive(Default, Clone)]
+enum Lookup<T> {
+    #[default]
+    NotYet,
+    Done(Option<T>),
+}
+
+/// The per-process caches (one thread reads them: the hook and the wrapper are single-threaded).
+#[derive(Default)]
+struct Cache {
+    files: HashMap<PathBuf, Option<Vec<u8>>>,
+    /// A `.env` file -> what [`read_env_file`] answered.
+    env_files: HashMap<PathBuf, Result<Option<Vec<u8>>, String>>,
+    /// `(directory, user policy files)` -> the policy.
+    policies: HashMap<(PathBuf, Vec<PathBuf>), Result<policy::Policy, policy::PolicyError>>,
+    /// `(XDG_CONFIG_HOME, HOME)` -> the user policy paths.
+    user_paths: HashMap<(Option<std::ffi::OsString>, Option<std::ffi::OsString>), Vec<PathBuf>>,
+    /// The user database's home directory ([`crate::edge::userdb::my_home`], looked up at most once).
+    home: Lookup<PathBuf>,
+    /// `(search from, --config, redirect)` -> the config found and whether it was redirected.
+    located: HashMap<SearchKey, Option<(PathBuf, bool)>>,
+    /// A config file -> its parse.
+    configs: HashMap<PathBuf, Result<Config, ConfigError>>,
+    /// `(directory, SAFE_WRANGLER_REAL, PATH)` -> the installed wrangler's major version.
+    majors: HashMap<
+        (
+            PathBuf,
+            Option<std::ffi::OsString>,
+            Option<std::ffi::OsString>,
+        ),
+        Option<u32>,
+    >,
+}
+
+thread_local! {
+    /// Leaked on purpose: the process ends (or execs) right after its one call, and freeing a
+    /// large parsed config at exit would only add to the time the caller waits.
+    static CACHE: &'static RefCell<Cache> = Box::leak(Box::default());
+}
+
+/// A file read through the per-process cache (each file read at most once per process).
+#[must_use]
+pub fn read_cached(path: &Path) -> Option<Vec<u8>> {
+    if let Some(hit) = CACHE.with(|c| c.borrow().files.get(path).cloned()) {
+        return hit;
+    }
+    let read = read_regular(path).ok();
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .files
+            .insert(path.to_path_buf(), read.clone())
+    });
+    read
+}
+
 /// Reads what `inv` needs from the world.
 ///
 /// # Errors
@@ -25,7 +134,14 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         Some(c) if !c.is_empty() => world.cwd.join(c),
         _ => world.cwd.clone(),
     });
-    let policy = crate::edge::policy_files::load(&dir, &user_policy_paths(&world.env))?;
+    #[cfg(debug_assertions)]
+    if world.env.is_set("SAFE_WRANGLER_DEBUG_STALL") {
+        // A debug build's stand-in for a policy file that does not answer (tests/it/abort.rs).
+        at(1);
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
+    let policy = load_policy(&dir, &user_policy_paths(&world.env))?;
+    at(2);
     // wrangler fills its environment from the `.env` files it loads before it reads
     // CLOUDFLARE_ENV or WRANGLER_CI_OVERRIDE_NAME (which renames the Worker); a non-empty value in
     // the real environment wins over the files, and an empty one in a later file is a value.
@@ -44,7 +160,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         .command
         .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
         && inv.boolean("local") != Some(true)
-        && installed_wrangler_major(world, &dir).is_some_and(|major| major != 4);
+        && cached_major(world, &dir).is_some_and(|major| major != 4);
     let plan = credentials::plan_dotenv(
         &inv.values("env-file"),
         &dir,
@@ -73,9 +189,11 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
     };
     // The config is read only when the class depends on it or a human must confirm.
     if classify::needs_config(inv) || crate::core::assess::gated(inv, &project) {
+        at(3);
         project.config = load_config(inv, &project.dir);
         project.default_config = default_config(&project.dir, project.config.as_ref());
     }
+    at(0);
     Ok(project)
 }
 
@@ -85,6 +203,15 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
 pub fn plan_inputs(inv: &Invocation, project: &mut Project) {
     if project.config.is_none() && inv.problems.is_empty() && inv.command.is_some() {
         project.config = load_config(inv, &project.dir);
+    }
+    // The gather step reads only the keys the classifier needs (`lean`); a plan shows more
+    // (crons, workers.dev, migrations, every binding), so it gets the whole file, parsed again.
+    if let Some(Ok(lean)) = &project.config {
+        let redirected = lean.redirected;
+        project.config = Some(crate::edge::files::load_config(&lean.path).map(|mut cfg| {
+            cfg.redirected = redirected;
+            cfg
+        }));
     }
     let env = crate::core::assess::operation(inv, project).environment;
     let dir = project.dir.clone();
@@ -145,6 +272,37 @@ fn secret_names(text: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// [`crate::edge::policy_files::load`] once per directory and set of user files.
+fn load_policy(dir: &Path, user_files: &[PathBuf]) -> Result<policy::Policy, policy::PolicyError> {
+    let key = (dir.to_path_buf(), user_files.to_vec());
+    if let Some(hit) = CACHE.with(|c| c.borrow().policies.get(&key).cloned()) {
+        return hit;
+    }
+    at(1);
+    let loaded = crate::edge::policy_files::load(dir, user_files);
+    CACHE.with(|c| c.borrow_mut().policies.insert(key, loaded.clone()));
+    loaded
+}
+
+/// [`installed_wrangler_major`] once per directory, `SAFE_WRANGLER_REAL` and `PATH`.
+fn cached_major(world: &World, dir: &Path) -> Option<u32> {
+    let key = (
+        dir.to_path_buf(),
+        world
+            .env
+            .get("SAFE_WRANGLER_REAL")
+            .map(std::ffi::OsStr::to_owned),
+        world.env.get("PATH").map(std::ffi::OsStr::to_owned),
+    );
+    if let Some(hit) = CACHE.with(|c| c.borrow().majors.get(&key).copied()) {
+        return hit;
+    }
+    at(4);
+    let major = installed_wrangler_major(world, dir);
+    CACHE.with(|c| c.borrow_mut().majors.insert(key, major));
+    major
+}
+
 /// The config wrangler would use for `inv`, from where wrangler searches for it.
 fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigError>> {
     // wrangler searches for the config from the directory of a script argument (`path.dirname`;
@@ -166,10 +324,24 @@ fn load_config(inv: &Invocation, dir: &Path) -> Option<Result<Config, ConfigErro
     let redirect = inv.command.is_some_and(|c| c.config_redirect);
     // With several `--config` (dev, types), the first is the Worker being run.
     let flag = inv.values("config").first().copied();
-    let found = crate::edge::files::locate_config(&search_from, flag, redirect)?;
-    let redirected = redirect
-        && crate::edge::files::locate_config(&search_from, flag, false).as_ref() != Some(&found);
-    Some(crate::edge::files::load_config(&found).map(|mut cfg| {
+    let key = (search_from, flag.map(str::to_owned), redirect);
+    let located = CACHE
+        .with(|c| c.borrow().located.get(&key).cloned())
+        .unwrap_or_else(|| {
+            let found = crate::edge::files::find_config(&key.0, flag, redirect);
+            CACHE.with(|c| c.borrow_mut().located.insert(key, found.clone()));
+            found
+        });
+    let (found, redirected) = located?;
+    if let Some(hit) = CACHE.with(|c| c.borrow().configs.get(&found).cloned()) {
+        return Some(hit.map(|mut cfg| {
+            cfg.redirected = redirected;
+            cfg
+        }));
+    }
+    let loaded = crate::edge::files::load_config_for_classifier(&found);
+    CACHE.with(|c| c.borrow_mut().configs.insert(found, loaded.clone()));
+    Some(loaded.map(|mut cfg| {
         cfg.redirected = redirected;
         cfg
     }))
@@ -223,6 +395,19 @@ fn default_config(
 /// escape a `lock_project_policy` by pointing `XDG_CONFIG_HOME` or `HOME` elsewhere).
 #[must_use]
 pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
+    let key = (
+        env.get("XDG_CONFIG_HOME").map(std::ffi::OsStr::to_owned),
+        env.get("HOME").map(std::ffi::OsStr::to_owned),
+    );
+    if let Some(hit) = CACHE.with(|c| c.borrow().user_paths.get(&key).cloned()) {
+        return hit;
+    }
+    let paths = user_policy_paths_uncached(env);
+    CACHE.with(|c| c.borrow_mut().user_paths.insert(key, paths.clone()));
+    paths
+}
+
+fn user_policy_paths_uncached(env: &Env) -> Vec<PathBuf> {
     let tail = "safe-wrangler/config.jsonc";
     let mut paths = Vec::new();
     if let Some(x) = env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
@@ -231,7 +416,7 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
     if let Some(home) = env.get("HOME").filter(|v| !v.is_empty()) {
         paths.push(PathBuf::from(home).join(".config").join(tail));
     }
-    if let Some(home) = crate::edge::userdb::my_home() {
+    if let Some(home) = database_home() {
         paths.push(home.join(".config").join(tail));
     }
     let mut seen = Vec::new();
@@ -241,6 +426,18 @@ pub fn user_policy_paths(env: &Env) -> Vec<PathBuf> {
         fresh
     });
     paths
+}
+
+/// The home directory the system's user database gives this process's user
+/// ([`crate::edge::userdb::my_home`]: `/etc/passwd` first, then the system call), looked up once.
+fn database_home() -> Option<PathBuf> {
+    if let Lookup::Done(hit) = CACHE.with(|c| c.borrow().home.clone()) {
+        return hit;
+    }
+    at(5);
+    let home = crate::edge::userdb::my_home();
+    CACHE.with(|c| c.borrow_mut().home = Lookup::Done(home.clone()));
+    home
 }
 
 /// The major version of the wrangler package that would run: the nearest `node_modules`
@@ -360,6 +557,22 @@ pub fn read_env_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(content))
 }
 
+/// [`read_env_file`] at most once per path per process (the hook assesses many calls and
+/// environments of one command line in one process).
+fn read_env_file_cached(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    if let Some(hit) = CACHE.with(|c| c.borrow().env_files.get(path).cloned()) {
+        return hit;
+    }
+    at(2);
+    let read = read_env_file(path);
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .env_files
+            .insert(path.to_path_buf(), read.clone())
+    });
+    read
+}
+
 /// The `.env` files wrangler loads for this call, as we read them.
 #[derive(Debug, Clone, Default)]
 pub struct Dotenv {
@@ -403,7 +616,7 @@ pub fn gather_dotenv(env: &Env, inv: &Invocation, dir: &Path) -> Dotenv {
             out.problem = Some(DotenvProblem::Vault(vault_path));
             return out;
         }
-        match read_env_file(&path) {
+        match read_env_file_cached(&path) {
             Ok(Some(content)) => out.files.push((path, content)),
             Ok(None) => {}
             Err(why) => {

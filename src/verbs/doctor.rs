@@ -1700,7 +1700,8 @@ mod tests {
                 "name": "shop",
                 "routes": [{"pattern": "api.example.com", "custom_domain": true}],
                 "env": { "staging": { "route": "staging.example.com/*" }, "qa": { "routes": [] } }
-            }),
+            })
+            .into(),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
         assert_eq!(c.status, Status::Fail);
@@ -1732,7 +1733,8 @@ mod tests {
             value: serde_json::json!({
                 "name": "fil",
                 "env": { "mainnet": {}, "calibration": { "name": "fil-calibration" }, "dev": {} }
-            }),
+            })
+            .into(),
         };
         let c = production_targets(&Targets::default(), Some(&Ok(cfg)), "wrangler.toml");
         assert_eq!(c.status, Status::Fail);

@@ -212,6 +212,10 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
         ));
     }
     for finding in findings {
+        // The line is denied already: the rest of it cannot change that (issue 17).
+        if !reasons.is_empty() {
+            break;
+        }
         match finding {
             Finding::Uncertain { reason } => reasons.push(format!(
                 "cannot tell what this command line does with wrangler ({reason}); run wrangler as a plain command so it can be checked"
@@ -449,14 +453,18 @@ fn answer(world: &World, agent: Agent) -> u8 {
         );
     }
     crate::fail::handler(block_on_panic);
-    std::thread::spawn(move || {
-        std::thread::sleep(DEADLINE);
-        let code = block(
-            Some(agent),
-            "took too long to decide (a file it had to read did not answer)",
-        );
-        std::process::exit(i32::from(code));
-    });
+    // A debug build's way to prove the deadline blocks and names the step (tests/it/abort.rs,
+    // with SAFE_WRANGLER_DEBUG_STALL); release builds always wait DEADLINE.
+    #[cfg(debug_assertions)]
+    let secs = world
+        .env
+        .str("SAFE_WRANGLER_DEBUG_DEADLINE")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEADLINE.as_secs());
+    #[cfg(not(debug_assertions))]
+    let secs = DEADLINE.as_secs();
+    deadline::arm(agent, secs);
+    crate::edge::gather::at(7);
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut input) {
         return block(Some(agent), &format!("cannot read the hook input: {e}"));
@@ -464,6 +472,7 @@ fn answer(world: &World, agent: Agent) -> u8 {
     if input.len() as u64 > MAX_INPUT {
         return block(Some(agent), "hook input larger than 1 MiB");
     }
+    crate::edge::gather::at(0);
     let call = match parse_input(agent, &input) {
         Ok(c) => c,
         Err(e) => return block(Some(agent), &e),
@@ -493,6 +502,67 @@ fn answer(world: &World, agent: Agent) -> u8 {
             // is all that is left).
             let _ = writeln!(std::io::stderr(), "safe-wrangler hook: {reason}");
             2
+        }
+    }
+}
+
+/// The hook's deadline: `alarm(2)` and a `SIGALRM` handler (no thread: no stack mapping, no
+/// clone per call). The answers are prepared before the alarm is armed, one per gather step, so
+/// the handler only picks one by an atomic load, writes it and ends the process
+/// (async-signal-safe calls only).
+mod deadline {
+    use std::sync::OnceLock;
+
+    use super::{Agent, deny_output};
+
+    /// Per gather step: the file descriptor, the bytes and the exit code of the block.
+    static ANSWERS: OnceLock<Vec<(i32, Vec<u8>, i32)>> = OnceLock::new();
+
+    /// The block for a deadline hit during `step`, as [`super::block`] would write it.
+    fn answer(agent: Agent, secs: u64, step: &str) -> (i32, Vec<u8>, i32) {
+        let reason = format!("took too long to decide: more than {secs} s {step}");
+        if agent == Agent::Cursor {
+            let json = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
+            (1, format!("{json}\n").into_bytes(), 0)
+        } else {
+            (2, format!("safe-wrangler hook: {reason}\n").into_bytes(), 2)
+        }
+    }
+
+    extern "C" fn on_alarm(_: nix::libc::c_int) {
+        let step = crate::edge::gather::step_index();
+        if let Some(answers) = ANSWERS.get()
+            && let Some((fd, bytes, code)) = answers.get(step).or_else(|| answers.first())
+        {
+            // SAFETY: write(2) and _exit(2) are async-signal-safe; `bytes` lives in a static
+            // that is never written again once set.
+            unsafe {
+                nix::libc::write(*fd, bytes.as_ptr().cast(), bytes.len());
+                nix::libc::_exit(*code);
+            }
+        }
+        // SAFETY: as above.
+        unsafe { nix::libc::_exit(2) }
+    }
+
+    /// Prepares the answers and arms the alarm. When the handler cannot be installed the alarm
+    /// is not armed (the default action would kill the hook, which agents read as "allow").
+    pub(super) fn arm(agent: Agent, secs: u64) {
+        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+        let _ = ANSWERS.set(
+            crate::edge::gather::steps()
+                .iter()
+                .map(|step| answer(agent, secs, step))
+                .collect(),
+        );
+        let action = SigAction::new(
+            SigHandler::Handler(on_alarm),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only makes async-signal-safe calls (see `on_alarm`).
+        if unsafe { sigaction(Signal::SIGALRM, &action) }.is_ok() {
+            nix::unistd::alarm::set(u32::try_from(secs).unwrap_or(u32::MAX));
         }
     }
 }

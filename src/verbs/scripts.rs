@@ -528,7 +528,7 @@ pub fn run(world: &World, write: bool) -> u8 {
                 |p| p.targets.production_environments,
             );
     let value = match &config {
-        Some(Ok(cfg)) => Some(&cfg.value),
+        Some(Ok(cfg)) => Some(&*cfg.value),
         _ => None,
     };
     let scripts = for_project(value, &production);

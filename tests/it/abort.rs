@@ -111,3 +111,40 @@ fn a_panic_inside_the_hook_is_a_block() {
     let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
     assert_eq!(v["permission"], "deny");
 }
+
+#[test]
+fn the_hook_deadline_blocks_and_names_what_took_long() {
+    let s = Sandbox::new();
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "cursor"] {
+        // A debug build stalls while "reading the policy files" and gives up after 1 s.
+        let mut cmd = s
+            .safe(&["hook", agent])
+            .env("SAFE_WRANGLER_DEBUG_STALL", "1")
+            .env("SAFE_WRANGLER_DEBUG_DEADLINE", "1")
+            .cmd;
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = run(cmd, &hook_input(agent, "wrangler whoami", &cwd));
+        if agent == "cursor" {
+            assert_eq!(out.code(), Some(0), "{}", out.stderr());
+            let v: serde_json::Value = serde_json::from_str(out.stdout().trim()).unwrap();
+            assert_eq!(v["permission"], "deny");
+            assert!(
+                v["user_message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("reading the policy files"),
+                "{v}"
+            );
+        } else {
+            assert_eq!(out.code(), Some(2), "{}", out.stderr());
+            assert_eq!(out.stdout(), "");
+            assert!(
+                out.stderr()
+                    .contains("took too long to decide: more than 1 s reading the policy files"),
+                "{}",
+                out.stderr()
+            );
+        }
+    }
+}

@@ -18,7 +18,9 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
-    pub value: Value,
+    /// Shared: the gather step keeps one parse per file per process (issue 17), and a clone of
+    /// a config is then a reference count, not a copy of the tree.
+    pub value: std::sync::Arc<Value>,
     /// Found through [`REDIRECT_FILE`]: wrangler then uses the generated config's top level as it
     /// is (its name gets no `-<env>`).
     pub redirected: bool,
@@ -67,7 +69,51 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         path: path.to_owned(),
-        value,
+        value: std::sync::Arc::new(value),
+        redirected: false,
+    })
+}
+
+/// [`parse`] for the classifier: the same answers to every question the classifier asks, from
+/// one streaming pass that keeps only what it reads ([`super::lean`]); `doctor` and `scripts`
+/// read the whole tree with [`parse`].
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_for_classifier(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let err = |message: String| ConfigError {
+        path: path.to_owned(),
+        message,
+    };
+    // As in [`parse`]: wrangler drops a UTF-8 byte order mark before parsing any of its formats.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lean = if path.extension().is_some_and(|e| e == "toml") {
+        let de =
+            toml::de::Deserializer::parse(text).map_err(|e| err(first_line(&e.to_string())))?;
+        super::lean::read(de).map_err(|e| err(first_line(&e.to_string())))?
+    } else {
+        let read = |json: &str| -> Result<super::lean::Lean, serde_json::Error> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            let lean = super::lean::read(&mut de)?;
+            de.end()?;
+            Ok(lean)
+        };
+        // Text that is plain JSON has no comment or trailing comma outside its strings, so
+        // stripping would return it unchanged: skip the copy. Anything else (JSONC, or an error
+        // to report with the stripped text's line and column) goes through `strip_jsonc`.
+        match read(text) {
+            Ok(lean) => lean,
+            Err(_) => read(&strip_jsonc(text)).map_err(|e| err(e.to_string()))?,
+        }
+    };
+    if lean.proto {
+        return Err(err(
+            "the config uses a `__proto__` key, which JavaScript reads differently".into(),
+        ));
+    }
+    Ok(Config {
+        path: path.to_owned(),
+        value: std::sync::Arc::new(lean.value),
         redirected: false,
     })
 }
@@ -548,7 +594,8 @@ kv_namespaces = [ { binding = "KV", id = "x", remote = true } ]
 "#,
             )
             .map(|t| serde_json::to_value(t).unwrap())
-            .unwrap(),
+            .unwrap()
+            .into(),
         };
         let (top, inherited) = cfg.effective("").routes();
         assert_eq!((top.len(), inherited), (2, false));

@@ -6,6 +6,7 @@
 pub mod argv;
 pub mod config;
 pub mod dotenv;
+pub mod lean;
 mod table;
 
 pub use table::{ALIASES, COMMANDS, GLOBAL_FLAGS, NAMESPACES, WRANGLER_VERSION};
