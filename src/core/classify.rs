@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::wrangler::Class;
 use crate::wrangler::argv::Invocation;
-use crate::wrangler::config::{Config, ConfigError};
+use crate::wrangler::config::{Config, ConfigError, UNCOMPARABLE, WORKER};
 
 /// What a call would do, and why we think so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -722,6 +722,34 @@ pub fn classify(
     if matches!(row.path, "deploy" | "triggers deploy") {
         routes = deploy_raises(inv, row.path, &environment, config, &mut v, &mut facts);
     }
+    // `versions upload` sends `exports` in POST /scripts/<name>/versions (verified with wrangler
+    // 4.164): a Durable Object class it deletes or moves is a migration, as in `deploy`.
+    if row.path == "versions upload"
+        && v.class >= Class::Preview
+        && let Some(Ok(cfg)) = config
+    {
+        let eff = cfg.effective(&environment);
+        let rows = [
+            (
+                eff.exported_deletes(),
+                "deleted Durable Object classes (exports)",
+                Rule::DeletedClasses,
+                "`versions upload` sends exports that delete Durable Object classes and their data",
+            ),
+            (
+                eff.exported_moves(),
+                "transferred Durable Object classes (exports)",
+                Rule::TransferredClasses,
+                "`versions upload` sends exports that move Durable Object classes and their data between Workers",
+            ),
+        ];
+        for (found, what, rule, why) in rows {
+            if !found.is_empty() {
+                facts.push(format!("{what}: {}", found.join(", ")));
+                v.raise(Class::Migration, rule, why.into());
+            }
+        }
+    }
     op(v, row.destructive, facts, routes)
 }
 
@@ -832,6 +860,16 @@ fn non_production_target(
     let eff = cfg.effective(environment);
     let mine = eff.stateful_resources(Some(&worker));
     for (kind, id) in &mine {
+        if *kind == UNCOMPARABLE {
+            facts.push(format!("{PRODUCTION_DATA}{id}: production (fail closed)"));
+            return None;
+        }
+        if *kind == WORKER && production.contains(id) {
+            facts.push(format!(
+                "{PRODUCTION_DATA}binds the production Worker {id:?} (a service or tail consumer)"
+            ));
+            return None;
+        }
         if *kind == "Durable Object"
             && let Some(script) = production
                 .iter()

@@ -161,7 +161,7 @@ impl Parser<'_, '_> {
             }
             "cd" | "pushd" | "popd" => {
                 if ctx.shell_level {
-                    self.cd(base, rest);
+                    self.cd(base, rest, &ctx.assigns);
                 }
                 Stdin::Data
             }
@@ -699,7 +699,36 @@ impl Parser<'_, '_> {
         Stdin::Data
     }
 
-    pub(super) fn cd(&mut self, verb: &str, args: &[Word]) {
+    /// Whether bash may resolve the relative directory `target` of `cd`/`pushd` through CDPATH:
+    /// CDPATH is set on the line (for the command or in the shell), from an expansion, or in the
+    /// environment the shell inherits (the agent's, which this process shares) and not unset.
+    fn cdpath_may_apply(&self, target: &Word, assigns: &[Assign]) -> bool {
+        let v = target.value.as_str();
+        let anchored = v.starts_with('/')
+            || v.starts_with("./")
+            || v.starts_with("../")
+            || v.starts_with('~')
+            || matches!(v, "." | ".." | "-" | "");
+        if anchored && !target.expanded {
+            return false;
+        }
+        let set = self
+            .st
+            .vars
+            .iter()
+            .chain(assigns)
+            .rev()
+            .find(|a| &*a.name == "CDPATH");
+        match set {
+            Some(a) => a.expanded || !a.value.is_empty(),
+            None => {
+                !self.st.unset.iter().any(|n| &**n == "CDPATH")
+                    && std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty())
+            }
+        }
+    }
+
+    pub(super) fn cd(&mut self, verb: &str, args: &[Word], assigns: &[Assign]) {
         let mut i = 0;
         while let Some(w) = args.get(i) {
             let v = w.value.as_str();
@@ -715,6 +744,16 @@ impl Parser<'_, '_> {
             }
         }
         let target = args.get(i);
+        if verb != "popd"
+            && let Some(w) = target
+            && self.cdpath_may_apply(w, assigns)
+        {
+            self.uncertain(format!(
+                "`{verb}` into a relative directory while CDPATH is set may go elsewhere"
+            ));
+            self.st.old = std::mem::replace(&mut self.st.cwd, Dir::Unknown);
+            return;
+        }
         let st = &mut self.st;
         match (verb, target) {
             ("cd", None) => st.old = std::mem::replace(&mut st.cwd, Dir::At("~".into())),

@@ -200,6 +200,79 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
     }
 }
 
+/// bash's `cd` looks a relative directory up in CDPATH first: `CDPATH=/x cd sub` may enter
+/// `/x/sub`, a production project, while the hook would read `./sub` (found in review).
+#[test]
+fn a_relative_cd_while_cdpath_is_set_is_uncertain() {
+    let s = Sandbox::new();
+    let sub = s.project().join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    fs::write(
+        sub.join("wrangler.toml"),
+        "name = \"shop\"\n[env.staging]\nname = \"shop-staging\"\n",
+    )
+    .unwrap();
+    let cwd = s.project().display().to_string();
+    let run = |command: &str, cdpath: Option<&str>| {
+        let mut cmd = s.safe(&["hook", "claude"]).env_remove("CDPATH");
+        if let Some(v) = cdpath {
+            cmd = cmd.env("CDPATH", v);
+        }
+        let mut cmd = cmd.cmd;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input("claude", command, &cwd).as_bytes());
+        Out(child.wait_with_output().unwrap())
+    };
+    // Without CDPATH (or with it unset on the line, or with an anchored path) the call is read.
+    for (command, cdpath) in [
+        ("cd sub && wrangler deploy --env staging", None),
+        (
+            "unset CDPATH; cd sub && wrangler deploy --env staging",
+            Some("/x"),
+        ),
+        ("CDPATH=/x cd ./sub && wrangler deploy --env staging", None),
+        (
+            "CDPATH= cd sub && wrangler deploy --env staging",
+            Some("/x"),
+        ),
+    ] {
+        let out = run(command, cdpath);
+        out.assert_code(0);
+        assert_eq!(out.stdout(), "", "{command} (CDPATH {cdpath:?})");
+    }
+    for (command, cdpath) in [
+        ("CDPATH=/x cd sub && wrangler deploy --env staging", None),
+        (
+            "export CDPATH=/x; cd sub && wrangler deploy --env staging",
+            None,
+        ),
+        (
+            "CDPATH=$HOME; pushd sub && wrangler deploy --env staging",
+            None,
+        ),
+        ("cd sub && wrangler deploy --env staging", Some("/x")),
+    ] {
+        let out = run(command, cdpath);
+        out.assert_code(0);
+        let v: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+        let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            v["hookSpecificOutput"]["permissionDecision"], "deny",
+            "{command}"
+        );
+        assert!(reason.contains("CDPATH"), "{command}: {reason}");
+    }
+}
+
 #[test]
 fn a_fifo_named_as_a_file_never_makes_the_hook_wait() {
     let s = Sandbox::new();

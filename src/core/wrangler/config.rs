@@ -254,14 +254,7 @@ impl<'a> Effective<'a> {
     pub fn deleted_classes(&self) -> Vec<String> {
         let mut out = self.migration_field("deleted_classes");
         // The declarative form: `exports: { Name: { type: "durable-object", state: "deleted" } }`.
-        let (exports, _) = self.inherited("exports");
-        if let Some(Value::Object(map)) = exports {
-            out.extend(
-                map.iter()
-                    .filter(|(_, e)| e.get("state").and_then(Value::as_str) == Some("deleted"))
-                    .map(|(name, _)| name.clone()),
-            );
-        }
+        out.extend(self.exported_deletes());
         out
     }
 
@@ -281,6 +274,41 @@ impl<'a> Effective<'a> {
                 let script = t.get("from_script").and_then(Value::as_str).unwrap_or("?");
                 format!("{from} from {script}")
             })
+            .chain(self.exported_moves())
+            .collect()
+    }
+
+    /// Durable Object moves written in `exports` (inherited): `state: "expecting-transfer"`
+    /// with `transfer_from` (takes the class and its data from that Worker) and
+    /// `state: "transferred"` with `transferred_to` (hands them to that Worker).
+    #[must_use]
+    pub fn exported_moves(&self) -> Vec<String> {
+        let (exports, _) = self.inherited("exports");
+        let Some(Value::Object(map)) = exports else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(name, e)| {
+                let field = |f: &str| e.get(f).and_then(Value::as_str).unwrap_or("?").to_owned();
+                match e.get("state").and_then(Value::as_str)? {
+                    "expecting-transfer" => Some(format!("{name} from {}", field("transfer_from"))),
+                    "transferred" => Some(format!("{name} to {}", field("transferred_to"))),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Durable Object classes `exports` deletes (`state: "deleted"`, inherited).
+    #[must_use]
+    pub fn exported_deletes(&self) -> Vec<String> {
+        let (exports, _) = self.inherited("exports");
+        let Some(Value::Object(map)) = exports else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter(|(_, e)| e.get("state").and_then(Value::as_str) == Some("deleted"))
+            .map(|(name, _)| name.clone())
             .collect()
     }
 
@@ -323,8 +351,11 @@ impl<'a> Effective<'a> {
     }
 
     /// The stateful resources this environment's bindings reach, as `(kind, identity)`: D1
-    /// databases, KV namespaces, R2 buckets, queues, Hyperdrive configs, Vectorize indexes,
-    /// Durable Objects (`script_name`, else `own_worker`, with the class) and Workflows.
+    /// databases (by id and by name: wrangler looks a missing id up by name), KV namespaces, R2
+    /// buckets, queues (dead-letter queues too), Hyperdrive configs, Vectorize indexes, Analytics
+    /// Engine datasets, pipelines, Workers bound as services or tail consumers, Durable Objects
+    /// (`script_name`, else `own_worker`, with the class), Workflows and `unsafe.bindings` by type.
+    /// A binding whose target cannot be compared is `(UNCOMPARABLE, what)`.
     #[must_use]
     pub fn stateful_resources(&self, own_worker: Option<&str>) -> Vec<(&'static str, String)> {
         let scope = self.bindings_scope();
@@ -340,6 +371,30 @@ impl<'a> Effective<'a> {
                     out.push((kind, id.to_owned()));
                 }
             }
+        }
+        for b in list_at(scope, "d1_databases") {
+            let field = |f: &str| {
+                b.get(f)
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+            };
+            let (id, name) = (field("database_id"), field("database_name"));
+            if let Some(id) = &id {
+                out.push(("D1 database", id.clone()));
+            }
+            if let Some(name) = name {
+                out.push(("D1 database named", name));
+            } else if id.is_none() {
+                let binding = field("binding").unwrap_or_else(|| "?".into());
+                out.push((
+                    UNCOMPARABLE,
+                    format!("the D1 binding {binding} has neither database_id nor database_name"),
+                ));
+            }
+        }
+        for b in list_at(scope, "unsafe.bindings") {
+            out.push(unsafe_resource(b));
         }
         for b in list_at(scope, "durable_objects.bindings") {
             let Some(class) = b.get("class_name").and_then(Value::as_str) else {
@@ -411,19 +466,64 @@ impl<'a> Effective<'a> {
 
 /// Stateful bindings by config key (a dotted path into the section), the fields that identify
 /// the resource (first present wins), and what to call it.
-const STATEFUL_BINDINGS: [(&str, &[&str], &str); 7] = [
-    (
-        "d1_databases",
-        &["database_id", "database_name"],
-        "D1 database",
-    ),
+/// D1 bindings are read apart (by id and by name), see [`Effective::stateful_resources`].
+const STATEFUL_BINDINGS: [(&str, &[&str], &str); 11] = [
     ("kv_namespaces", &["id"], "KV namespace"),
     ("r2_buckets", &["bucket_name"], "R2 bucket"),
     ("queues.producers", &["queue"], "queue"),
     ("queues.consumers", &["queue"], "queue"),
+    ("queues.consumers", &["dead_letter_queue"], "queue"),
     ("hyperdrive", &["id"], "Hyperdrive config"),
     ("vectorize", &["index_name"], "Vectorize index"),
+    (
+        "analytics_engine_datasets",
+        &["dataset", "binding"],
+        "Analytics Engine dataset",
+    ),
+    ("pipelines", &["pipeline"], "pipeline"),
+    ("services", &["service"], WORKER),
+    ("tail_consumers", &["service"], WORKER),
 ];
+
+/// The kind of a resource that is a Worker (a service binding or a tail consumer).
+pub const WORKER: &str = "Worker";
+
+/// The kind of a binding whose target cannot be compared (production, fail closed).
+pub const UNCOMPARABLE: &str = "uncomparable";
+
+/// The resource an `unsafe.bindings` entry reaches, by its `type` and the field wrangler sends
+/// for it; any other type, or one without its field, is [`UNCOMPARABLE`].
+fn unsafe_resource(b: &Value) -> (&'static str, String) {
+    let ty = b.get("type").and_then(Value::as_str).unwrap_or("?");
+    let (field, kind) = match ty {
+        "d1" => ("id", "D1 database"),
+        "kv_namespace" => ("namespace_id", "KV namespace"),
+        "r2_bucket" => ("bucket_name", "R2 bucket"),
+        "queue" => ("queue_name", "queue"),
+        "hyperdrive" => ("id", "Hyperdrive config"),
+        "vectorize" => ("index_name", "Vectorize index"),
+        "analytics_engine" => ("dataset", "Analytics Engine dataset"),
+        "pipelines" => ("pipeline", "pipeline"),
+        "service" => ("service", WORKER),
+        _ => ("", UNCOMPARABLE),
+    };
+    match b
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+    {
+        Some(id) if kind != UNCOMPARABLE => (kind, id.to_owned()),
+        _ => {
+            let name = b.get("name").and_then(Value::as_str).unwrap_or("?");
+            (
+                UNCOMPARABLE,
+                format!(
+                    "the unsafe binding {name} (type {ty:?}) reaches a target safe-wrangler cannot compare"
+                ),
+            )
+        }
+    }
+}
 
 /// The array at a dotted path, or nothing.
 fn list_at<'v>(scope: &'v Value, path: &str) -> impl Iterator<Item = &'v Value> {
