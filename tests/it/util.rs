@@ -164,8 +164,19 @@ impl Run {
         self
     }
     pub fn output(mut self) -> Out {
-        let out = self.cmd.output().unwrap();
-        Out(out)
+        // A program this test process just wrote (a stub, a copy of the binary) can be "busy"
+        // for a moment: another test thread's fork may still hold its write descriptor until that
+        // child execs. The kernel then refuses the exec with ETXTBSY; try again shortly.
+        let mut tries = 0;
+        loop {
+            match self.cmd.output() {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                out => return Out(out.unwrap()),
+            }
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 /// D1, KV with `preview_id`, R2, queues, Hyperdrive, Vectorize, Durable Objects with
 /// `script_name`, Workflows). A key missing here answers as absent: a production target read as
 /// preview. When in doubt, keep the key.
-pub const KEPT: [&str; 14] = [
+pub const KEPT: [&str; 19] = [
     "name",
     "routes",
     "route",
@@ -34,6 +34,13 @@ pub const KEPT: [&str; 14] = [
     "hyperdrive",
     "vectorize",
     "durable_objects",
+    // Production data reached through other bindings (issue 11's review): unsafe bindings by
+    // type, Analytics Engine datasets, pipelines, and Workers called as services or tails.
+    "unsafe",
+    "analytics_engine_datasets",
+    "pipelines",
+    "services",
+    "tail_consumers",
 ];
 
 /// The lean value and whether a `__proto__` key was seen anywhere.
