@@ -225,6 +225,32 @@ pub fn target(inv: &Invocation, project: &Project, op: &Operation, worker: Optio
     {
         return name.to_owned();
     }
+    // A KV binding resolves to the namespace it means in this environment (`preview_id` with
+    // `--preview`): the binding's name is the same in every project and environment.
+    if op.command.starts_with("kv ")
+        && let Some(Ok(cfg)) = &project.config
+        && let Some(binding) = inv.value("binding").filter(|b| !b.is_empty())
+        && let Some(entry) = own_scope(cfg, &op.environment)
+            .get("kv_namespaces")
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .find(|e| e.get("binding").and_then(Value::as_str) == Some(binding))
+            })
+    {
+        let key = if inv.boolean("preview") == Some(true) {
+            "preview_id"
+        } else {
+            "id"
+        };
+        if let Some(id) = entry
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|i| !i.is_empty())
+        {
+            return id.to_owned();
+        }
+    }
     crate::policy::confirm_phrase(op, inv, worker)
 }
 

@@ -126,6 +126,33 @@ fn the_prompt_shows_the_sql_and_asks_for_the_database_name_not_the_binding() {
 }
 
 #[test]
+fn a_kv_write_asks_for_the_namespace_the_binding_means_not_the_binding() {
+    for (answer, code) in [(&b"CACHE\n"[..], 77), (b"kvprod\n", 0)] {
+        let s = Sandbox::new();
+        plan_shop(&s);
+        let mut p = start(
+            &s,
+            &[
+                "kv",
+                "key",
+                "put",
+                "k",
+                "v",
+                "--binding",
+                "CACHE",
+                "--remote",
+            ],
+            &[],
+        );
+        p.wait_for("Type kvprod to confirm");
+        p.type_bytes(answer);
+        let (got, text, _) = p.finish(TIMEOUT);
+        assert_eq!(got, Some(code), "{answer:?}: {text}");
+        assert_eq!(s.wrangler_argv().is_some(), code == 0, "{answer:?}: {text}");
+    }
+}
+
+#[test]
 fn the_prompt_shows_routes_migrations_and_bindings_of_a_deploy() {
     let s = Sandbox::new();
     plan_shop(&s);
