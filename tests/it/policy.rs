@@ -425,3 +425,33 @@ fn a_missing_ci_token_is_refused_by_explain_and_the_wrapper() {
     );
     assert!(s.wrangler_argv().is_none());
 }
+
+/// Approved CI runs production work as a child too: its exit status is mirrored and the audit
+/// log's record for the `run` decision gains how it ended (`result`).
+#[test]
+fn approved_ci_work_records_how_wrangler_ended() {
+    let s = Sandbox::new();
+    project(&s);
+    let log = s.path("audit.jsonl");
+    github(&s, s.shim(&["deploy"]), "refs/heads/main", "push")
+        .env("SAFE_WRANGLER_LOG", &log)
+        .env("FAKE_EXIT", "3")
+        .output()
+        .assert_code(3);
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["decision"], "run", "{lines:?}");
+    assert!(lines[0].get("result").is_none(), "{lines:?}");
+    assert_eq!(lines[1]["decision"], "run", "{lines:?}");
+    assert_eq!(lines[1]["result"]["exit"], 3, "{lines:?}");
+    assert!(
+        lines[1]["decided_by"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("approved_ci")),
+        "{lines:?}"
+    );
+}
