@@ -199,7 +199,7 @@ pub struct Explanation {
     pub production: bool,
     /// `run`, `confirm` or `refuse`.
     pub decision: String,
-    pub decided_by: String,
+    pub decided_by: crate::core::policy::DecidedBy,
     /// The policy files in force.
     pub policy: Vec<String>,
     pub reason: String,
@@ -485,7 +485,7 @@ fn explain(world: &World, args: &[OsString], as_json: bool) -> u8 {
         println!(
             "decision:    {} (by {}): {}",
             decision.name(),
-            esc(&a.ruling.by),
+            esc(&a.ruling.by.as_str()),
             esc(&reason)
         );
     }

@@ -345,7 +345,7 @@ impl Call<'_> {
     /// When a grant covers the call, uses one use now, atomically (the hook only checked); the
     /// refusal when it cannot (another call used it first, it expired or was revoked).
     fn use_grant(&self) -> Option<Error> {
-        let id = self.a.ruling.by.strip_prefix("grant:")?;
+        let id = self.a.ruling.by.grant()?;
         let why = edge::grants::consume(&self.world.env, id, self.a, self.project).err()?;
         let hint = format!(
             "ask a human to run it in their terminal: {{cmd}}; or a human can grant this one change at their terminal: {}",

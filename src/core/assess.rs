@@ -189,7 +189,7 @@ pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) ->
                 reason: problem.reason(),
                 hint: "fix or remove that file, or name the files to load with --env-file, then run {cmd} again".to_owned(),
             },
-            by: "dotenv-unreadable".to_owned(),
+            by: policy::DecidedBy::DotenvUnreadable,
             identity: None,
         };
     }
@@ -209,7 +209,7 @@ pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) ->
                 hint: "set it from your CI secrets for this job, or ask a human to run: {cmd}"
                     .to_owned(),
             },
-            by: "ci-token-missing".to_owned(),
+            by: policy::DecidedBy::CiTokenMissing,
             identity: None,
         };
     }
@@ -224,7 +224,7 @@ pub fn decide(op: &Operation, ctx: &Context, project: &Project, phrase: &str) ->
                 ),
                 hint: "remove the credential from that file (keep tokens in CI secrets), then run {cmd} again".to_owned(),
             },
-            by: "env-file-credential".to_owned(),
+            by: policy::DecidedBy::EnvFileCredential,
             identity: None,
         };
     }

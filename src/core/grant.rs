@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::core::assess::Project;
 use crate::core::plan::Plan;
 use crate::credentials::DotenvPlan;
-use crate::policy::{Credential, Decision, Ruling};
+use crate::policy::{Credential, DecidedBy, Decision, Ruling};
 use crate::wrangler::argv::{FlagValue, Invocation};
 
 /// How long a grant lasts when `--for` is not given.
@@ -30,7 +30,7 @@ pub const MAX_USES: u32 = 100;
 
 /// The rulings a grant may replace: the call is refused only because no human is here to confirm
 /// it. Every other refusal (CI not approved, a credential in a `.env` file, ...) stands.
-const COVERABLE: &[&str] = &["agent", "no-terminal"];
+const COVERABLE: &[DecidedBy] = &[DecidedBy::Agent, DecidedBy::NoTerminal];
 
 /// The placeholder a coverable refusal's hint carries; each refusal renderer replaces it with
 /// [`command`] for the call's own argv.
@@ -376,7 +376,7 @@ pub fn cover(
     // Never in CI (approved_ci is the CI path), never for a call we cannot read exactly, never
     // over a refusal that is not only "no human here".
     if ctx.ci.is_some()
-        || !COVERABLE.contains(&ruling.by.as_str())
+        || !COVERABLE.contains(&ruling.by)
         || !inv.problems.is_empty()
         || !op.class.needs_approval()
         || matches!(project.dotenv, DotenvPlan::Refuse { .. })
@@ -397,7 +397,7 @@ pub fn cover(
                         decision: Decision::Run {
                             credential: Credential::None,
                         },
-                        by: format!("grant:{id}"),
+                        by: DecidedBy::Grant(id.clone()),
                         identity: None,
                     };
                 }
@@ -657,7 +657,7 @@ mod tests {
             &["deploy", "--env=production"],
         ] {
             let r = decided(words, store.clone(), 1000 + DEFAULT_FOR - 1, &agent());
-            assert_eq!(r.by, "grant:g1", "{words:?}");
+            assert_eq!(r.by, DecidedBy::Grant("g1".into()), "{words:?}");
             assert!(matches!(r.decision, Decision::Run { .. }));
         }
         let r = decided(
@@ -666,7 +666,7 @@ mod tests {
             1000 + DEFAULT_FOR,
             &agent(),
         );
-        assert_eq!(r.by, "agent");
+        assert_eq!(r.by, DecidedBy::Agent);
         let Decision::Refuse { reason, hint } = r.decision else {
             panic!("{r:?}")
         };
@@ -677,7 +677,7 @@ mod tests {
         assert!(hint.ends_with(PLACEHOLDER), "{hint}");
         // Another environment, another Worker: not covered.
         let r = decided(&["deploy", "--env", "canary"], store, 1500, &agent());
-        assert_eq!(r.by, "agent");
+        assert_eq!(r.by, DecidedBy::Agent);
     }
 
     #[test]
@@ -694,7 +694,7 @@ mod tests {
             identities: Vec::new(),
         });
         let r = decided(&["deploy"], store.clone(), 1500, &ci);
-        assert_eq!(r.by, "agent");
+        assert_eq!(r.by, DecidedBy::Agent);
         let Decision::Refuse { hint, .. } = r.decision else {
             panic!()
         };
@@ -729,7 +729,7 @@ mod tests {
         };
         assert_eq!(
             decided(&["deploy"], store.clone(), 1500, &script).by,
-            "grant:g1"
+            DecidedBy::Grant("g1".into())
         );
         let human = Context {
             terminal: true,
@@ -737,7 +737,7 @@ mod tests {
         };
         assert_eq!(
             decided(&["deploy"], store, 1500, &human).by,
-            "human-confirms"
+            DecidedBy::HumanConfirms
         );
     }
 

@@ -334,20 +334,144 @@ impl Decision {
     }
 }
 
+/// The rule that made a decision: a stable id, written as [`DecidedBy::as_str`] renders it in
+/// explain, the audit log, `log` and the hook (`decided_by`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// An AI agent calls and the class needs no approval (`agent-allowed-class`).
+    AgentAllowedClass,
+    /// An AI agent calls and the class needs a human (`agent`).
+    Agent,
+    /// Not CI, and the class needs no approval (`local-machine`).
+    LocalMachine,
+    /// Approval needed and no terminal to ask at (`no-terminal`).
+    NoTerminal,
+    /// A human at the terminal types the target to confirm (`human-confirms`).
+    HumanConfirms,
+    /// Something claims to be CI and is not consistent (`ci-not-genuine`).
+    CiNotGenuine,
+    /// A local-only class in CI (`ci-local`).
+    CiLocal,
+    /// A preview class in CI, run with the CI token (`ci-preview-token`).
+    CiPreviewToken,
+    /// The `approved_ci` rule at this index approved the run (`approved_ci[N]`).
+    ApprovedCi(usize),
+    /// No `approved_ci` rule approved the run (`ci-not-approved`).
+    CiNotApproved,
+    /// The CI token variable for an approved run is unset (`ci-token-missing`).
+    CiTokenMissing,
+    /// A `.env` file sets a credential wrangler would use (`env-file-credential`).
+    EnvFileCredential,
+    /// A `.env` file wrangler would read cannot be read (`dotenv-unreadable`).
+    DotenvUnreadable,
+    /// The grant with this id covers the call (`grant:<id>`).
+    Grant(String),
+    /// safe-wrangler keeps calling itself; no decision was made (`nesting-loop`, log only).
+    NestingLoop,
+}
+
+impl DecidedBy {
+    /// The fixed ids, for the variants that carry no data.
+    const FIXED: [(DecidedBy, &'static str); 13] = [
+        (DecidedBy::AgentAllowedClass, "agent-allowed-class"),
+        (DecidedBy::Agent, "agent"),
+        (DecidedBy::LocalMachine, "local-machine"),
+        (DecidedBy::NoTerminal, "no-terminal"),
+        (DecidedBy::HumanConfirms, "human-confirms"),
+        (DecidedBy::CiNotGenuine, "ci-not-genuine"),
+        (DecidedBy::CiLocal, "ci-local"),
+        (DecidedBy::CiPreviewToken, "ci-preview-token"),
+        (DecidedBy::CiNotApproved, "ci-not-approved"),
+        (DecidedBy::CiTokenMissing, "ci-token-missing"),
+        (DecidedBy::EnvFileCredential, "env-file-credential"),
+        (DecidedBy::DotenvUnreadable, "dotenv-unreadable"),
+        (DecidedBy::NestingLoop, "nesting-loop"),
+    ];
+
+    /// The stable id (`approved_ci[N]` and `grant:<id>` are built, the rest are fixed).
+    #[must_use]
+    pub fn as_str(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            DecidedBy::ApprovedCi(i) => format!("approved_ci[{i}]").into(),
+            DecidedBy::Grant(id) => format!("grant:{id}").into(),
+            fixed => Self::FIXED
+                .iter()
+                .find(|(v, _)| v == fixed)
+                .map_or("", |(_, s)| s)
+                .into(),
+        }
+    }
+
+    /// The grant id when a grant decided.
+    #[must_use]
+    pub fn grant(&self) -> Option<&str> {
+        match self {
+            DecidedBy::Grant(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether an `approved_ci` rule approved the run.
+    #[must_use]
+    pub fn is_approved_ci(&self) -> bool {
+        matches!(self, DecidedBy::ApprovedCi(_))
+    }
+}
+
+impl std::fmt::Display for DecidedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl std::str::FromStr for DecidedBy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some((v, _)) = Self::FIXED.iter().find(|(_, id)| *id == s) {
+            return Ok(v.clone());
+        }
+        if let Some(id) = s.strip_prefix("grant:")
+            && !id.is_empty()
+        {
+            return Ok(DecidedBy::Grant(id.to_owned()));
+        }
+        s.strip_prefix("approved_ci[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok())
+            .map(DecidedBy::ApprovedCi)
+            .ok_or_else(|| format!("unknown decided_by {s:?}"))
+    }
+}
+
+impl Serialize for DecidedBy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DecidedBy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A decision and the policy rule that made it (a stable id for explain and the audit log).
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruling {
     pub decision: Decision,
-    pub by: String,
+    pub by: DecidedBy,
     /// When an `"oidc": true` rule approved: the verified identity that proved the run.
     pub identity: Option<crate::oidc::Proof>,
 }
 
-fn ruling(decision: Decision, by: impl Into<String>) -> Ruling {
+fn ruling(decision: Decision, by: DecidedBy) -> Ruling {
     Ruling {
         decision,
-        by: by.into(),
+        by,
         identity: None,
     }
 }
@@ -436,7 +560,7 @@ pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> R
                 Decision::Run {
                     credential: Credential::None,
                 },
-                "agent-allowed-class",
+                DecidedBy::AgentAllowedClass,
             );
         }
         let reason = format!(
@@ -448,7 +572,7 @@ pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> R
                 reason,
                 hint: ask_human,
             },
-            "agent",
+            DecidedBy::Agent,
         );
     }
     let Some(run) = &ctx.ci else {
@@ -457,7 +581,7 @@ pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> R
                 Decision::Run {
                     credential: Credential::None,
                 },
-                "local-machine",
+                DecidedBy::LocalMachine,
             );
         }
         if !ctx.terminal {
@@ -470,14 +594,14 @@ pub fn decide(op: &Operation, ctx: &Context, policy: &Policy, target: &str) -> R
                     reason,
                     hint: ask_human,
                 },
-                "no-terminal",
+                DecidedBy::NoTerminal,
             );
         }
         return ruling(
             Decision::Confirm {
                 phrase: target.to_owned(),
             },
-            "human-confirms",
+            DecidedBy::HumanConfirms,
         );
     };
     decide_ci(class, run, policy, &ask_human)
@@ -493,7 +617,7 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
                 Decision::Run {
                     credential: Credential::None,
                 },
-                "ci-not-genuine",
+                DecidedBy::CiNotGenuine,
             );
         }
         let reason = format!(
@@ -505,7 +629,7 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
                 reason,
                 hint: ask_human.to_owned(),
             },
-            "ci-not-genuine",
+            DecidedBy::CiNotGenuine,
         );
     }
     if class == Class::Local {
@@ -513,7 +637,7 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
             Decision::Run {
                 credential: Credential::None,
             },
-            "ci-local",
+            DecidedBy::CiLocal,
         );
     }
     if !class.needs_approval() {
@@ -522,7 +646,7 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
             Decision::Run {
                 credential: Credential::Token(var),
             },
-            "ci-preview-token",
+            DecidedBy::CiPreviewToken,
         );
     }
     let mut why_not = Vec::new();
@@ -535,14 +659,15 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
         match verdict {
             Ok(proof) => {
                 let var = token_variable(&policy.ci_tokens, class);
-                let by = format!("approved_ci[{i}]");
+                let by = DecidedBy::ApprovedCi(i);
+                let rule = by.to_string();
                 let mut approved = ruling(
                     Decision::Run {
                         credential: Credential::Token(var),
                     },
-                    by.clone(),
+                    by,
                 );
-                approved.identity = proof.map(|p| crate::oidc::Proof { rule: by, ..p });
+                approved.identity = proof.map(|p| crate::oidc::Proof { rule, ..p });
                 return approved;
             }
             Err(why) => why_not.push(format!("approved_ci[{i}]: {why}")),
@@ -554,7 +679,7 @@ fn decide_ci(class: Class, run: &CiRun, policy: &Policy, ask_human: &str) -> Rul
     } else {
         format!("{}; or {ask_human}", why_not.join("; "))
     };
-    ruling(Decision::Refuse { reason, hint }, "ci-not-approved")
+    ruling(Decision::Refuse { reason, hint }, DecidedBy::CiNotApproved)
 }
 
 /// What a human types to confirm: the resource the call acts on (database, bucket, Pages
@@ -609,6 +734,56 @@ pub fn environment_label(environment: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_decided_by_has_its_stable_string_through_serde() {
+        let all = [
+            (DecidedBy::AgentAllowedClass, "agent-allowed-class"),
+            (DecidedBy::Agent, "agent"),
+            (DecidedBy::LocalMachine, "local-machine"),
+            (DecidedBy::NoTerminal, "no-terminal"),
+            (DecidedBy::HumanConfirms, "human-confirms"),
+            (DecidedBy::CiNotGenuine, "ci-not-genuine"),
+            (DecidedBy::CiLocal, "ci-local"),
+            (DecidedBy::CiPreviewToken, "ci-preview-token"),
+            (DecidedBy::ApprovedCi(0), "approved_ci[0]"),
+            (DecidedBy::ApprovedCi(12), "approved_ci[12]"),
+            (DecidedBy::CiNotApproved, "ci-not-approved"),
+            (DecidedBy::CiTokenMissing, "ci-token-missing"),
+            (DecidedBy::EnvFileCredential, "env-file-credential"),
+            (DecidedBy::DotenvUnreadable, "dotenv-unreadable"),
+            (DecidedBy::Grant("g-7f3a".into()), "grant:g-7f3a"),
+            (DecidedBy::NestingLoop, "nesting-loop"),
+        ];
+        for (by, id) in &all {
+            assert_eq!(by.as_str(), *id);
+            assert_eq!(by.to_string(), *id);
+            let json = serde_json::to_string(by).unwrap();
+            assert_eq!(json, format!("\"{id}\""));
+            assert_eq!(serde_json::from_str::<DecidedBy>(&json).unwrap(), *by);
+            assert_eq!(id.parse::<DecidedBy>().as_ref(), Ok(by));
+        }
+        // Every data-less variant's id is listed above, and each id names one variant.
+        for (by, id) in &DecidedBy::FIXED {
+            assert!(all.contains(&(by.clone(), id)), "{id}");
+        }
+        assert_eq!(DecidedBy::FIXED.len() + 3, all.len());
+        for bad in [
+            "",
+            "Agent",
+            "grant:",
+            "approved_ci[]",
+            "approved_ci[x]",
+            "approved_ci[-1]",
+            "approved_ci[1",
+        ] {
+            assert!(bad.parse::<DecidedBy>().is_err(), "{bad:?}");
+            assert!(
+                serde_json::from_str::<DecidedBy>(&format!("\"{bad}\"")).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
 
     fn op(class: Class) -> Operation {
         Operation {
@@ -756,7 +931,7 @@ mod tests {
                 credential: Credential::Token("CF_DEPLOY_TOKEN".into())
             }
         );
-        assert_eq!(r.by, "approved_ci[0]");
+        assert_eq!(r.by, DecidedBy::ApprovedCi(0));
         let r = decide(&op(Class::Dns), &ctx, &policy, "w");
         let Decision::Refuse { hint, .. } = r.decision else {
             panic!()

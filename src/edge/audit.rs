@@ -117,7 +117,7 @@ pub fn loop_entry(world: &World, args: &[OsString], reason: &str) -> Value {
         "time": rfc3339(SystemTime::now()),
         "decision": "refuse",
         "rule": "nesting-loop",
-        "decided_by": "nesting-loop",
+        "decided_by": crate::core::policy::DecidedBy::NestingLoop,
         "reason": reason,
         "cwd": world.cwd.display().to_string(),
         "argv": redacted_argv(args),
@@ -137,7 +137,7 @@ fn context_json(a: &Assessment) -> Value {
         "agent_marker": a.context.agent,
         "ci_provider": a.context.ci.as_ref().map(|c| c.provider.as_str()),
         "ci_genuine": a.context.ci.as_ref().map(|c| c.inconsistencies.is_empty()),
-        "approved_by": a.ruling.by.starts_with("approved_ci").then_some(a.ruling.by.as_str()),
+        "approved_by": a.ruling.by.is_approved_ci().then_some(&a.ruling.by),
         "ci_identity": crate::oidc::report(a),
     })
 }

@@ -207,7 +207,7 @@ pub fn record(env: &Env, event: &str, g: &Grant, extra: Value) {
             "routes": fp.routes,
         },
         "decision": event,
-        "decided_by": format!("grant:{}", g.id),
+        "decided_by": crate::core::policy::DecidedBy::Grant(g.id.clone()),
         "grant": {
             "id": g.id,
             "owner": g.owner,

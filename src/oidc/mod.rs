@@ -649,7 +649,7 @@ mod tests {
         plain.approved_ci[0].oidc = false;
         plain.approved_ci[0].workflows = None;
         let r = decide(&op, &run(None), &plain, "w");
-        assert_eq!(r.by, "approved_ci[0]");
+        assert_eq!(r.by, crate::core::policy::DecidedBy::ApprovedCi(0));
         assert_eq!(r.identity, None);
     }
 
