@@ -73,7 +73,8 @@ pub fn keep_sigpipe(cmd: &mut std::process::Command) {
 /// [`crate::credentials::COPY_DIR`] of the directory wrangler works in (0700, files 0600). Each is
 /// written under a fresh random name created with `O_EXCL` beside its target and renamed into
 /// place, so parallel calls (even in separate PID namespaces sharing a project) never collide or
-/// see half a file. On any failure nothing is left behind: the temporary file, and the
+/// see half a file; a copy already holding exactly those bytes is kept (see `already_there`).
+/// On any failure nothing is left behind: the temporary file, and the
 /// directories and `.gitignore` made by this call, are removed.
 ///
 /// # Errors
@@ -210,8 +211,8 @@ fn put(dir: &Path, target: &Path, contents: &[u8]) -> std::io::Result<()> {
         .unwrap_or_else(|| Err(std::io::Error::other("no free temporary name")))?;
     let written = file
         .write_all(contents)
-        // No fdatasync: the copy is rewritten on every call and the rename below is what makes
-        // it appear whole; a crash loses nothing a later call would not write again.
+        // No fdatasync: the rename below is what makes the copy appear whole, and a copy a crash
+        // left short or empty differs from what the next call would write, so that call writes it.
         .and_then(|()| std::fs::rename(&tmp, target));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
