@@ -73,7 +73,8 @@ pub fn keep_sigpipe(cmd: &mut std::process::Command) {
 /// [`crate::credentials::COPY_DIR`] of the directory wrangler works in (0700, files 0600). Each is
 /// written under a fresh random name created with `O_EXCL` beside its target and renamed into
 /// place, so parallel calls (even in separate PID namespaces sharing a project) never collide or
-/// see half a file. On any failure nothing is left behind: the temporary file, and the
+/// see half a file; a copy already holding exactly those bytes is kept (see `already_there`).
+/// On any failure nothing is left behind: the temporary file, and the
 /// directories and `.gitignore` made by this call, are removed.
 ///
 /// # Errors
@@ -136,12 +137,54 @@ fn write_copies_in(
     for (original, contents) in files {
         let name = original.file_name().unwrap_or(original.as_os_str());
         let target = copies.join(name);
-        put(&copies, &target, contents)?;
+        if !already_there(&copies, &target, contents) {
+            put(&copies, &target, contents)?;
+        }
         let mut arg = OsString::from("--env-file=");
         arg.push(target.as_os_str());
         out.push(arg);
     }
     Ok(out)
+}
+
+/// Whether `target` already is exactly the copy we would write, so writing it again can be
+/// skipped: `dir` is a plain directory owned by us, `target` (opened with `O_NOFOLLOW`, never a
+/// symlink) is a regular file with one link, owned by us, mode 0600, holding exactly `contents`.
+/// Any doubt (an error, another owner, mode, size or byte) answers no, and the copy is written.
+fn already_there(dir: &Path, target: &Path, contents: &[u8]) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let me = nix::unistd::geteuid().as_raw();
+    let plain_dir = std::fs::symlink_metadata(dir)
+        .is_ok_and(|m| m.file_type().is_dir() && m.uid() == me && m.mode() & 0o022 == 0);
+    if !plain_dir {
+        return false;
+    }
+    // O_NONBLOCK: a FIFO planted in its place must not hang us (it fails the checks below).
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(target)
+    else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if !meta.file_type().is_file()
+        || meta.uid() != me
+        || meta.nlink() != 1
+        || meta.permissions().mode() & 0o7777 != 0o600
+        || meta.len() != contents.len() as u64
+    {
+        return false;
+    }
+    let mut held = Vec::with_capacity(contents.len() + 1);
+    // One byte more than expected: a file that grew since the fstat is not ours.
+    file.by_ref()
+        .take(contents.len() as u64 + 1)
+        .read_to_end(&mut held)
+        .is_ok_and(|_| held == contents)
 }
 
 /// Writes `contents` to `target` in `dir` through a fresh temporary file (random name, `O_EXCL`,
@@ -168,8 +211,8 @@ fn put(dir: &Path, target: &Path, contents: &[u8]) -> std::io::Result<()> {
         .unwrap_or_else(|| Err(std::io::Error::other("no free temporary name")))?;
     let written = file
         .write_all(contents)
-        // No fdatasync: the copy is rewritten on every call and the rename below is what makes
-        // it appear whole; a crash loses nothing a later call would not write again.
+        // No fdatasync: the rename below is what makes the copy appear whole, and a copy a crash
+        // left short or empty differs from what the next call would write, so that call writes it.
         .and_then(|()| std::fs::rename(&tmp, target));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -691,6 +691,49 @@ fn e2e_credentials_dotenv_named_env() {
     credential_scenario(Source::DotEnvNamed);
 }
 
+/// A second call in the same project finds its `.env` copy already right and leaves it (same
+/// inode), and the real wrangler still never sees the token: no request carries a credential.
+#[test]
+fn e2e_second_dotenv_call_reuses_the_copy_and_still_hides_the_token() {
+    use std::os::unix::fs::MetadataExt;
+    let w = World::new();
+    let project = w.work().join("again");
+    write_project_with(&project, &staging_without_routes());
+    let (name, body) = Source::DotEnv.file("").expect("a .env body");
+    fs::write(project.join(name), body).expect("write the .env file");
+    let copy = project.join(".wrangler/safe-wrangler/.env");
+    let mut inodes = Vec::new();
+    for n in 0..2 {
+        let f = fake(false);
+        let what = format!("call {n}: safe-wrangler whoami");
+        let r = run(
+            &what,
+            w.safe(&f, &project, &Source::DotEnv.vars(), &["whoami"]),
+            &f,
+        );
+        r.assert_success(&f.report());
+        assert!(
+            r.stdout.contains("You are not authenticated"),
+            "{what}: wrangler found a credential:\n{}\nlog:\n{}",
+            r.stdout,
+            f.report()
+        );
+        for req in f.requests() {
+            assert_eq!(
+                req.credential,
+                Credential::None,
+                "{what}: {}",
+                req.full_line()
+            );
+        }
+        inodes.push(fs::symlink_metadata(&copy).expect("the copy").ino());
+    }
+    assert_eq!(
+        inodes[0], inodes[1],
+        "the second call rewrote an unchanged copy"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. A refused call makes no request, and wrangler never starts.
 

@@ -473,6 +473,78 @@ fn the_env_copies_are_never_written_through_a_planted_symlink() {
     );
 }
 
+/// A second call finds its copy already right and leaves it in place (same inode); a copy that
+/// was changed (bytes, mode) or replaced by a symlink to a file holding a token is written anew as
+/// before, never through the link, and wrangler never sees the token.
+#[test]
+fn an_unchanged_env_copy_is_kept_and_a_tampered_one_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Sandbox::new();
+    fs::write(
+        s.project().join(".env"),
+        format!("KEEP=1\nCLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n"),
+    )
+    .unwrap();
+    let copy = s.project().join(".wrangler/safe-wrangler/.env");
+    let call = |why: &str| {
+        s.shim(&["whoami"]).output().assert_code(0);
+        let files = s.wrangler_env_files();
+        assert!(files.contains("KEEP=1"), "{why}: {files}");
+        assert!(!files.contains(DUMMY_TOKEN), "{why}: {files}");
+        let meta = fs::symlink_metadata(&copy).unwrap();
+        assert!(meta.file_type().is_file(), "{why}");
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "{why}");
+        let body = fs::read_to_string(&copy).unwrap();
+        assert!(
+            body.contains("KEEP=1") && !body.contains(DUMMY_TOKEN),
+            "{why}: {body}"
+        );
+        (meta.ino(), body)
+    };
+    let (first, good) = call("first call");
+    let (second, _) = call("second call");
+    assert_eq!(first, second, "an unchanged copy is not written again");
+
+    // Different bytes: written again with the right ones.
+    fs::write(&copy, format!("CLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n")).unwrap();
+    let tampered = fs::symlink_metadata(&copy).unwrap().ino();
+    let (ino, body) = call("different bytes");
+    assert_ne!(ino, tampered, "a changed copy is replaced");
+    assert_eq!(body, good);
+
+    // Same bytes, another mode: written again, 0600.
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o644)).unwrap();
+    let loose = fs::symlink_metadata(&copy).unwrap().ino();
+    let (ino, _) = call("mode 0644");
+    assert_ne!(ino, loose, "a copy with another mode is replaced");
+
+    // Replaced by a symlink to a file holding a token: the link is replaced by a plain copy and
+    // the file it pointed at is untouched.
+    let bait = s.path("bait.env");
+    fs::write(&bait, format!("CLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n")).unwrap();
+    fs::set_permissions(&bait, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::remove_file(&copy).unwrap();
+    std::os::unix::fs::symlink(&bait, &copy).unwrap();
+    let (_, body) = call("symlink to a token file");
+    assert_eq!(body, good);
+    assert_eq!(
+        fs::read_to_string(&bait).unwrap(),
+        format!("CLOUDFLARE_API_TOKEN={DUMMY_TOKEN}\n"),
+        "nothing written through the link"
+    );
+    // A symlink to a file holding exactly the right bytes is replaced too (never kept).
+    fs::write(&bait, &good).unwrap();
+    fs::remove_file(&copy).unwrap();
+    std::os::unix::fs::symlink(&bait, &copy).unwrap();
+    call("symlink to a right-looking file");
+    assert!(
+        !fs::symlink_metadata(&copy)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 #[test]
 fn a_credential_in_a_user_env_file_refuses_with_file_and_line() {
     let s = Sandbox::new();
