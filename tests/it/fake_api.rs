@@ -5,7 +5,7 @@
 //!
 //! The server binds 127.0.0.1 only, answers the smallest plausible
 //! `{"success":true,"errors":[],"messages":[],"result":…}` envelopes (endpoints and shapes taken
-//! from the research notes in `/work/shared/wrangler/fake-api.md`), and records every request:
+//! from the research notes in `../shared/wrangler/fake-api.md`), and records every request:
 //! method, path (without `/client/v4`), query, which known credential it carried (a LABEL, never
 //! the value), the body (lossy UTF-8) and the route that answered (`DEFAULT` = no specific
 //! route, so a test can spot gaps). It stops by itself after `max_seconds` or `max_requests`,
