@@ -445,7 +445,13 @@ pub fn run(world: &World, args: &[String]) -> u8 {
 /// `hook install` writes is longer (30 s; Gemini counts in milliseconds).
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-fn answer(world: &World, agent: Agent) -> u8 {
+/// `hook <agent>`: answers one pre-tool-use call read from stdin.
+///
+/// # Panics
+/// Only on purpose, in debug builds with `SAFE_WRANGLER_DEBUG_PANIC` set (the panic hook turns it
+/// into a block; tested).
+#[must_use]
+pub fn answer(world: &World, agent: Agent) -> u8 {
     if let Some(i) = Agent::ALL.iter().position(|a| *a == agent) {
         ANSWERING.store(
             u8::try_from(i).unwrap_or(u8::MAX),
@@ -702,6 +708,17 @@ fn hook_program(world: &World, project: bool) -> String {
     }
 }
 
+/// Where `hook install` puts the snippet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Print it on stdout; change nothing.
+    Print,
+    /// The project's settings file, under the current directory.
+    Project,
+    /// The user's settings file, under `HOME`.
+    User,
+}
+
 fn install_verb(world: &World, rest: &[String]) -> u8 {
     let usage = "usage: safe-wrangler hook install <claude|codex|gemini|copilot|cursor> [--project | --user]";
     let (Some(agent), flags) = (
@@ -711,10 +728,26 @@ fn install_verb(world: &World, rest: &[String]) -> u8 {
         eprintln!("safe-wrangler: {usage}");
         return crate::exit::USAGE;
     };
-    let target = match flags {
-        [] => None,
-        [f] if f == "--project" => Some(world.cwd.join(settings_files(agent).0)),
-        [f] if f == "--user" => {
+    let scope = match flags {
+        [] => Scope::Print,
+        [f] if f == "--project" => Scope::Project,
+        [f] if f == "--user" => Scope::User,
+        _ => {
+            eprintln!("safe-wrangler: {usage}");
+            return crate::exit::USAGE;
+        }
+    };
+    install(world, agent, scope)
+}
+
+/// `hook install <agent>`: prints the snippet, or merges it into the project's or the user's
+/// settings file.
+#[must_use]
+pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
+    let target = match scope {
+        Scope::Print => None,
+        Scope::Project => Some(world.cwd.join(settings_files(agent).0)),
+        Scope::User => {
             if let Some(home) = world.env.get("HOME").filter(|h| !h.is_empty()) {
                 Some(Path::new(home).join(settings_files(agent).1))
             } else {
@@ -722,12 +755,8 @@ fn install_verb(world: &World, rest: &[String]) -> u8 {
                 return crate::exit::USAGE;
             }
         }
-        _ => {
-            eprintln!("safe-wrangler: {usage}");
-            return crate::exit::USAGE;
-        }
     };
-    let program = hook_program(world, matches!(flags, [f] if f == "--project"));
+    let program = hook_program(world, scope == Scope::Project);
     let fragment = snippet(agent, &program);
     let Some(path) = target else {
         println!(
