@@ -15,8 +15,8 @@ pub mod verbs;
 // The layout (README "How it is built"): `core/` decides without reading files or starting
 // processes, `edge/` touches the world, `verbs/` are safe-wrangler's own commands. The short paths
 // (`crate::policy`, `safe_wrangler::wrangler`, ...) stay as aliases.
-pub use crate::core::{classify, context, display, policy, secrets, wrangler};
-pub use crate::edge::{audit, confirm, credentials, exec, resolve};
+pub use crate::core::{classify, context, credentials, display, policy, secrets, wrangler};
+pub use crate::edge::{audit, confirm, exec, resolve};
 pub use crate::verbs::{doctor, hook, protect, scripts};
 
 use std::ffi::OsString;

@@ -1,10 +1,12 @@
 //! The decision core: wrangler's argv, the command table, the classifier, the caller's context,
-//! the policy and its decision, credential shapes and how we display user input. Pure functions
-//! over values (the reads it still does are being moved into the gather step, issue 10).
+//! the policy and its decision, which credentials reach wrangler (and the plan for its `.env`
+//! files), credential shapes and how we display user input. Pure functions over values: every
+//! file and OS read is done before, by the gather step (`tests/it/layout.rs` checks).
 
 pub mod assess;
 pub mod classify;
 pub mod context;
+pub mod credentials;
 pub mod display;
 pub mod grant;
 pub mod plan;

@@ -1,10 +1,10 @@
-//! The edges: everything that touches the world for one wrangler call (the `.env` credentials
-//! plan, the prompt, finding the real wrangler, exec, the audit log).
+//! The edges: everything that touches the world for one wrangler call (gathering the project's
+//! files, writing the credential-free `.env` copies, the prompt, finding the real wrangler, exec,
+//! the audit log).
 
 pub mod audit;
 pub mod child;
 pub mod confirm;
-pub mod credentials;
 pub mod exec;
 pub mod files;
 pub mod gather;
