@@ -1,6 +1,5 @@
 //! The layout holds (issue 10): `core/` decides without touching the world. Its non-test code
-//! names no file-system, process or Unix call and no edge or verb module; what is left to move
-//! is listed.
+//! names no file-system, process or Unix call and no edge or verb module.
 
 use std::fs;
 use std::path::{Path, PathBuf};
