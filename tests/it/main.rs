@@ -24,6 +24,7 @@ mod outcome;
 mod own;
 mod plan;
 mod policy;
+mod props;
 mod protect;
 mod pty;
 mod table;
