@@ -188,49 +188,15 @@ fn already_there(dir: &Path, target: &Path, contents: &[u8]) -> bool {
 }
 
 /// Writes `contents` to `target` in `dir` through a fresh temporary file (random name, `O_EXCL`,
-/// mode 0600) renamed over it, which replaces whatever entry is there without following it. The
-/// temporary file is removed on any failure.
+/// so never through a planted link; mode 0600) renamed over it, which replaces whatever entry is
+/// there without following it. The temporary file is removed on any failure.
 fn put(dir: &Path, target: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let (tmp, mut file) = (0..16)
-        .find_map(|_| {
-            let tmp = dir.join(format!(".tmp-{:016x}", random()));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(nix::libc::O_NOFOLLOW)
-                .open(&tmp)
-            {
-                Ok(f) => Some(Ok((tmp, f))),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-                Err(e) => Some(Err(e)),
-            }
-        })
-        .unwrap_or_else(|| Err(std::io::Error::other("no free temporary name")))?;
-    let written = file
-        .write_all(contents)
-        // No fdatasync: the rename below is what makes the copy appear whole, and a copy a crash
-        // left short or empty differs from what the next call would write, so that call writes it.
-        .and_then(|()| std::fs::rename(&tmp, target));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
-
-/// 64 random bits from the standard library's OS-seeded hasher keys (no extra dependency).
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
+    let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    // No fdatasync: the rename is what makes the copy appear whole, and a copy a crash left short
+    // or empty differs from what the next call would write, so that call writes it.
+    file.write_all(contents)?;
+    file.persist(target).map(drop).map_err(|e| e.error)
 }
 
 /// The display name of the program for messages.

@@ -59,12 +59,14 @@ pub fn original_of(name: &str) -> String {
     format!(".{name}.safe-wrangler-original")
 }
 
-/// Points `bin/name` at `target` in one step (a temporary link renamed over the entry).
+/// Points `bin/name` at `target` in one step (a temporary link, under a fresh name, renamed over
+/// the entry).
 fn relink(bin: &Path, name: &str, target: &Path) -> std::io::Result<()> {
-    let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
-    let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp)?;
-    fs::rename(&tmp, bin.join(name))
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}.safe-wrangler-"))
+        .make_in(bin, |tmp| std::os::unix::fs::symlink(target, tmp))?
+        .persist(bin.join(name))
+        .map_err(|e| e.error)
 }
 
 /// Runs the verb.
@@ -180,9 +182,10 @@ fn unprotect(bin: &Path, protected: bool) -> std::io::Result<String> {
             if let Ok(target) = fs::read_link(&original) {
                 relink(bin, name, &target)?;
             } else {
-                let tmp = bin.join(format!(".{name}.safe-wrangler-tmp"));
-                fs::copy(&original, &tmp)?;
-                fs::rename(&tmp, &entry)?;
+                let tmp = tempfile::Builder::new()
+                    .prefix(&format!(".{name}.safe-wrangler-"))
+                    .make_in(bin, |tmp| fs::copy(&original, tmp))?;
+                tmp.persist(&entry).map_err(|e| e.error)?;
             }
         }
     }

@@ -77,8 +77,10 @@ fn link(dir: &Path, shim: &Path, exe: &Path) -> std::io::Result<()> {
             "it exists and is not a symlink; remove it first",
         ));
     }
-    let tmp = dir.join(format!(".wrangler.{}.tmp", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(exe, &tmp)?;
-    fs::rename(&tmp, shim)
+    tempfile::Builder::new()
+        .prefix(".wrangler.")
+        .make_in(dir, |tmp| std::os::unix::fs::symlink(exe, tmp))?
+        .persist(shim)
+        .map(drop)
+        .map_err(|e| e.error)
 }
