@@ -220,3 +220,45 @@ proptest! {
         }
     }
 }
+
+/// Characters that print nothing or reorder what follows (fd's set), besides control characters.
+fn hidden(ch: char) -> bool {
+    ch.is_control()
+        || matches!(ch,
+            '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Text mixing ordinary words with the characters that could hide or reorder them.
+fn shifty_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            4 => "[a-z ./-]{1,6}",
+            1 => proptest::sample::select(vec![
+                "\u{1b}[2K", "\r", "\u{8}", "\u{0}", "\u{7f}", "\u{ad}", "\u{200b}", "\u{202e}",
+                "\u{2066}", "\u{feff}", "\u{e0041}", "\u{85}", "\n", "\t",
+            ])
+            .prop_map(str::to_owned),
+            1 => "\\PC{1,3}",
+        ],
+        0..12,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Whatever a user wrote, what we show of it has no character that hides or reorders text,
+    /// and ordinary text is shown as written.
+    #[test]
+    fn shown_text_hides_nothing(text in shifty_text()) {
+        let escaped = safe_wrangler::display::escape(&text);
+        prop_assert!(!escaped.chars().any(hidden), "{:?} -> {:?}", text, escaped);
+        let shown = safe_wrangler::display::shown(&text);
+        prop_assert!(!shown.chars().any(hidden), "{:?} -> {:?}", text, shown);
+        if !text.chars().any(hidden) && !text.contains('\\') {
+            prop_assert_eq!(escaped, text);
+        }
+    }
+}
