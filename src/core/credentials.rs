@@ -129,14 +129,22 @@ fn assigns_credential(line: &str) -> bool {
 
 /// The file's contents without its credential assignments, and with every credential variable
 /// assigned the empty string at the end (in case a line we kept still sets one, e.g. inside a
-/// multi-line value). Lines break where dotenv breaks them (`\n`, `\r\n`, a lone `\r`); a byte
-/// order mark before the first line does not hide an assignment; every other byte (non-UTF-8
-/// ones included) is copied unchanged.
+/// multi-line value). An assignment is every line dotenv reads it from (a quoted value over
+/// several lines, `KEY` and `=value` on two), and any line that looks like one on its own. Lines
+/// break where dotenv breaks them (`\n`, `\r\n`, a lone `\r`); a byte order mark before the
+/// first line does not hide an assignment; every other byte (non-UTF-8 ones included) is copied
+/// unchanged.
 #[must_use]
 pub fn neutralize(content: &[u8]) -> Vec<u8> {
+    let spans: Vec<(usize, usize)> = crate::wrangler::dotenv::assignments(content)
+        .into_iter()
+        .filter(|a| is_credential(&a.key))
+        .map(|a| (a.line, a.end_line))
+        .collect();
     let mut out = Vec::with_capacity(content.len() + 160);
     let mut rest = content;
     let mut first = true;
+    let mut number = 0;
     while !rest.is_empty() {
         let end = rest
             .iter()
@@ -154,7 +162,8 @@ pub fn neutralize(content: &[u8]) -> Vec<u8> {
         } else {
             &text
         };
-        if assigns_credential(text) {
+        number += 1;
+        if assigns_credential(text) || spans.iter().any(|(a, b)| (*a..=*b).contains(&number)) {
             out.extend_from_slice(b"# (a Cloudflare credential was removed here by safe-wrangler)");
             out.extend_from_slice(if term == 0 { b"\n" } else { terminator });
         } else {

@@ -175,6 +175,12 @@ proptest! {
     #[test]
     fn copies_leave_wrangler_no_credential(file in dotenv_file()) {
         let copy = neutralize(&file);
+        // None is even written into the copy on disk.
+        prop_assert!(
+            dotenv::assignments(&copy).iter().all(|a| !CREDENTIAL_VARS.contains(&a.key.as_str()) || a.value.is_empty()),
+            "{}",
+            String::from_utf8_lossy(&copy)
+        );
         let vars = dotenv::parse(&copy);
         for var in CREDENTIAL_VARS {
             prop_assert_eq!(vars.get(var), Some(""), "{} in {:?}", var, String::from_utf8_lossy(&copy));

@@ -105,13 +105,15 @@ impl Vars {
     }
 }
 
-/// One assignment the parser found, in file order, with the 1-based line its name is on (lines
-/// end at `\n`, `\r\n` or a lone `\r`, as dotenv counts them).
+/// One assignment the parser found, in file order, with the 1-based line its name is on and the
+/// line its match ends on (a quoted value, or `KEY` and `=value` on two lines, spans several;
+/// lines end at `\n`, `\r\n` or a lone `\r`, as dotenv counts them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub key: String,
     pub value: String,
     pub line: usize,
+    pub end_line: usize,
 }
 
 /// JavaScript's `\s` (and what `String.prototype.trim` removes): includes the BOM, so a file
@@ -323,6 +325,7 @@ pub fn assignments(content: &[u8]) -> Vec<Assignment> {
             key: t[k0..k1].iter().collect(),
             value: value.map(|(a, b)| unquote(&t[a..b])).unwrap_or_default(),
             line,
+            end_line: line + t[k0..end].iter().filter(|c| **c == '\n').count(),
         });
         // A match is never empty (the name has at least one character).
         from = end;
