@@ -34,6 +34,9 @@ pub enum Exit {
     Usage = 64,
     /// An internal error (a bug) in one of safe-wrangler's own verbs (`EX_SOFTWARE`).
     Software = 70,
+    /// The output of one of safe-wrangler's own verbs could not be written (a full disk):
+    /// `EX_IOERR`.
+    Output = 74,
     /// Refused: wrangler was not run (`EX_NOPERM`).
     Refused = 77,
     /// A config or policy file that cannot be used (`EX_CONFIG`).
@@ -160,6 +163,19 @@ pub mod fail {
                     code
                 };
                 std::process::exit(i32::from(quiet));
+            }
+            // Any other failed write of our own output (a full disk): one line, and a code that
+            // says the output is lost rather than that we have a bug. The wrapper keeps its own.
+            if let Some(what) = message.strip_prefix("failed printing to ") {
+                if code == super::exit::SOFTWARE {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "safe-wrangler: cannot write to {}",
+                        super::display::escape(what)
+                    );
+                    std::process::exit(i32::from(super::Exit::Output.code()));
+                }
+                std::process::exit(i32::from(code));
             }
             let _ = writeln!(
                 std::io::stderr(),

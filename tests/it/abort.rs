@@ -148,3 +148,36 @@ fn the_hook_deadline_blocks_and_names_what_took_long() {
         }
     }
 }
+
+/// Our own output that cannot be written (a full disk) is one line on stderr and exit 74, never an
+/// "internal error"; the wrapper's refusal keeps 77.
+#[test]
+fn output_that_cannot_be_written_is_one_line_and_exit_74() {
+    let s = Sandbox::new();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for verb in [
+        &["explain", "deploy"][..],
+        &["plan", "deploy"],
+        &["doctor"],
+        &["scripts"],
+    ] {
+        let mut cmd = s.safe(verb).cmd;
+        cmd.stdout(full()).stderr(Stdio::piped());
+        let out = Out(cmd.spawn().unwrap().wait_with_output().unwrap());
+        assert_eq!(out.code(), Some(74), "{verb:?}: {}", out.stderr());
+        assert_eq!(
+            out.stderr().trim_end(),
+            "safe-wrangler: cannot write to stdout: No space left on device (os error 28)",
+            "{verb:?}"
+        );
+    }
+    let mut cmd = refused_deploy(&s);
+    cmd.stdout(full()).stderr(full());
+    assert_eq!(cmd.status().unwrap().code(), Some(77));
+    assert!(s.wrangler_argv().is_none(), "wrangler must not run");
+}
