@@ -23,7 +23,9 @@ trap 'rm -rf "$npm_dir"' EXIT
 scripts/npm-pack.sh "$npm_dir" >/dev/null
 
 echo "== cargo test"
-SAFE_WRANGLER_NPM_DIR="$npm_dir" cargo test --locked --features test-issuer
+# INSTA_UPDATE=no: a snapshot that differs from the committed .snap fails its test and nothing is
+# written (no .snap.new); review a change with INSTA_UPDATE=always and read every changed file.
+SAFE_WRANGLER_NPM_DIR="$npm_dir" INSTA_UPDATE=no cargo test --locked --features test-issuer
 
 echo "== install.sh in a temporary HOME (release build)"
 # rustup and cargo find their homes through HOME unless told: keep the real ones.

@@ -4,10 +4,13 @@
 
 use std::ffi::OsString;
 
-use clap::Parser;
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::hook::{Agent, Scope};
 use crate::policy::{self, Decision};
+use crate::wrangler::Class;
 use crate::{World, exit};
 
 pub use crate::core::{OWN_VERBS, PLANNED_VERBS};
@@ -57,27 +60,24 @@ enum Own {
     /// Show recent decisions from the audit log.
     Log {
         /// Only entries newer than this (e.g. 30m, 2h, 7d).
-        #[arg(long)]
+        #[arg(long, value_name = "DURATION", value_parser = since)]
         since: Option<String>,
         /// Only entries of this class.
         #[arg(long)]
-        class: Option<String>,
+        class: Option<Class>,
         /// JSON lines instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Agent hooks: `hook <agent>` answers a pre-tool-use hook on stdin;
-    /// `hook install <agent> [--project|--user]` prints or writes the settings snippet.
-    Hook {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Answer an AI agent's pre-tool-use hook (`hook <agent>`, its JSON on stdin), or register
+    /// it (`hook install <agent>`).
+    Hook(HookArgs),
     /// A human at a terminal approves one planned change for an agent or a script, time-boxed
     /// and single-use by default (the plan is shown and the same phrase typed).
     Grant {
         /// How long the grant lasts (e.g. 30m, 2h; default 30m, at most 24h).
-        #[arg(long = "for", value_name = "DURATION")]
-        duration: Option<String>,
+        #[arg(long = "for", value_name = "DURATION", value_parser = grant_for)]
+        duration: Option<u64>,
         /// How many calls it allows (default 1).
         #[arg(long)]
         uses: Option<u32>,
@@ -117,6 +117,87 @@ enum Own {
     },
 }
 
+/// `hook <agent>` or `hook install <agent> [--project | --user]`. Any misuse of `hook` other than
+/// `hook install` blocks (see [`run_own`]): the words are an agent's hook command.
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    override_usage = "safe-wrangler hook <AGENT>\n       safe-wrangler hook install <AGENT> [--project | --user]",
+    after_help = "An unknown agent or any other misuse of `hook <agent>` blocks (exit 2 with the \
+                  reason on stderr), as a malformed input does: a hook never fails open."
+)]
+struct HookArgs {
+    /// The agent whose pre-tool-use JSON is on stdin: no output and exit 0 allows, its deny
+    /// answer on stdout denies.
+    agent: Option<Agent>,
+    #[command(subcommand)]
+    install: Option<HookInstall>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HookInstall {
+    /// Print the settings snippet that registers `hook <agent>`, or merge it into the agent's
+    /// settings file (keeping everything else).
+    Install {
+        /// The agent whose settings get the hook.
+        agent: Agent,
+        /// Merge it into the project's settings file (names `safe-wrangler` as found on PATH).
+        #[arg(long, conflicts_with = "user")]
+        project: bool,
+        /// Merge it into the user's settings file, under HOME.
+        #[arg(long)]
+        user: bool,
+    },
+}
+
+impl ValueEnum for Agent {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Agent::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let product = match self {
+            Agent::Claude => "Claude Code",
+            Agent::Codex => "OpenAI Codex CLI",
+            Agent::Gemini => "Gemini CLI",
+            Agent::Copilot => "GitHub Copilot CLI",
+            Agent::Cursor => "Cursor",
+        };
+        Some(PossibleValue::new(self.name()).help(product))
+    }
+}
+
+impl ValueEnum for Class {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Class::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+/// `log --since`: checked by the audit log's own parser, which `log` runs again on the same text.
+fn since(text: &str) -> Result<String, String> {
+    crate::audit::parse_duration(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| unprefixed(&e, "--since", text))
+}
+
+/// `grant --for`: the grant's duration in seconds.
+fn grant_for(text: &str) -> Result<u64, String> {
+    crate::verbs::grant::parse_for(text).map_err(|e| unprefixed(&e, "--for", text))
+}
+
+/// A parser's reason without its own `--flag "text": ` prefix, which clap's message already says.
+fn unprefixed(reason: &str, flag: &str, text: &str) -> String {
+    reason
+        .strip_prefix(&format!("{flag} {text:?}: "))
+        .unwrap_or(reason)
+        .to_owned()
+}
+
 /// What `safe-wrangler --help` adds below the verbs.
 const HELP_AFTER: &str = "\
 Every other word goes to the real wrangler, guarded: `safe-wrangler deploy ...` is
@@ -149,6 +230,10 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
             let _ = e.print();
             return 0;
         }
+        // `hook ...` is an agent's hook command: clap's exit 2 with a usage text on stderr
+        // would be read as a block by some agents and as "no objection" by others; block as
+        // the hook blocks (`hook install ...` is a human's and is bad usage like any verb's).
+        Err(_) if is_hook_call(args) => return hook_misused(args),
         Err(e) => {
             let _ = e.print();
             return exit::USAGE;
@@ -160,9 +245,30 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         Own::Doctor { json } => crate::doctor::run(world, json),
         Own::Scripts { write } => crate::scripts::run(world, write),
         Own::Log { since, class, json } => {
-            crate::audit::show(world, since.as_deref(), class.as_deref(), json)
+            crate::audit::show(world, since.as_deref(), class.map(Class::as_str), json)
         }
-        Own::Hook { args } => crate::hook::run(world, &args),
+        Own::Hook(HookArgs {
+            install:
+                Some(HookInstall::Install {
+                    agent,
+                    project,
+                    user,
+                }),
+            ..
+        }) => {
+            let scope = if project {
+                Scope::Project
+            } else if user {
+                Scope::User
+            } else {
+                Scope::Print
+            };
+            crate::hook::install(world, agent, scope)
+        }
+        Own::Hook(HookArgs {
+            agent: Some(agent), ..
+        }) => crate::hook::answer(world, agent),
+        Own::Hook(HookArgs { .. }) => hook_misused(args),
         Own::Protect { check, undo } => crate::protect::run(world, check, undo),
         Own::Shim { prefix } => crate::verbs::setup::run(world, prefix.as_deref()),
         Own::Grant {
@@ -184,6 +290,20 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
             },
         ),
         Own::Grants { json } => crate::verbs::grant::list(world, json),
+    }
+}
+
+/// Whether `args` (starting with the verb) is `hook ...` other than `hook install ...`.
+fn is_hook_call(args: &[OsString]) -> bool {
+    args.first().is_some_and(|v| v == "hook") && args.get(1).is_none_or(|w| w != "install")
+}
+
+/// The block for a `hook` command line that names no agent we know: the agent's own words are
+/// `hook <agent>`, so one word is an unknown agent and anything else is misuse.
+fn hook_misused(args: &[OsString]) -> u8 {
+    match args.get(1..) {
+        Some([word]) => crate::hook::misused(Some(&word.to_string_lossy())),
+        _ => crate::hook::misused(None),
     }
 }
 

@@ -236,10 +236,9 @@ pub fn run(world: &World) -> u8 {
             // The hook's hot path: `hook <agent>` is answered without building clap's command
             // tree (issue 17); `hook install ...`, `hook --help` and the rest go through clap.
             if let [_, agent] = args
-                && let Some(agent) = agent.to_str()
-                && hook::Agent::ALL.iter().any(|a| a.name() == agent)
+                && let Some(agent) = agent.to_str().and_then(hook::Agent::parse)
             {
-                return hook::run(world, &[agent.to_owned()]);
+                return hook::answer(world, agent);
             }
         }
         return cli::run_own(world, args);

@@ -21,7 +21,8 @@ use crate::{World, display, exit};
 /// What `grant` was asked to do.
 #[derive(Debug, Default)]
 pub struct Request {
-    pub duration: Option<String>,
+    /// Seconds, checked by [`parse_for`].
+    pub duration: Option<u64>,
     pub uses: Option<u32>,
     pub reason: Option<String>,
     pub revoke: Option<String>,
@@ -66,13 +67,7 @@ pub fn run(world: &World, req: &Request) -> u8 {
         );
         return exit::USAGE;
     }
-    let seconds = match req.duration.as_deref().map(parse_for).transpose() {
-        Ok(s) => s.unwrap_or(grant::DEFAULT_FOR),
-        Err(why) => {
-            say(&why);
-            return exit::USAGE;
-        }
-    };
+    let seconds = req.duration.unwrap_or(grant::DEFAULT_FOR);
     let uses = req.uses.unwrap_or(1);
     if uses == 0 || uses > grant::MAX_USES {
         say(&format!("--uses {uses}: between 1 and {}", grant::MAX_USES));

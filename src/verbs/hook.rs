@@ -71,7 +71,9 @@ impl Agent {
         }
     }
 
-    fn parse(name: &str) -> Option<Agent> {
+    /// The agent named `name` (`hook`'s hot path parses it without clap).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Agent> {
         Agent::ALL.into_iter().find(|a| a.name() == name)
     }
 }
@@ -419,21 +421,18 @@ fn block_on_panic(message: &str) -> u8 {
     block(agent, &format!("internal error: {message}"))
 }
 
-/// Runs the verb: `hook <agent>` or `hook install <agent> [--project | --user]`.
+/// The block for a `hook` command that names no agent we know (`name`: its one word, if it has
+/// just one): a misconfigured hook must never fail open.
 #[must_use]
-pub fn run(world: &World, args: &[String]) -> u8 {
-    match args {
-        [install, rest @ ..] if install == "install" => install_verb(world, rest),
-        [name] => match Agent::parse(name) {
-            Some(agent) => answer(world, agent),
-            None => block(
-                None,
-                &format!(
-                    "unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor"
-                ),
+pub fn misused(name: Option<&str>) -> u8 {
+    match name {
+        Some(name) => block(
+            None,
+            &format!(
+                "unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor"
             ),
-        },
-        _ => block(
+        ),
+        None => block(
             None,
             "usage: safe-wrangler hook <claude|codex|gemini|copilot|cursor> (reads the agent's JSON on stdin)",
         ),
@@ -717,27 +716,6 @@ pub enum Scope {
     Project,
     /// The user's settings file, under `HOME`.
     User,
-}
-
-fn install_verb(world: &World, rest: &[String]) -> u8 {
-    let usage = "usage: safe-wrangler hook install <claude|codex|gemini|copilot|cursor> [--project | --user]";
-    let (Some(agent), flags) = (
-        rest.first().and_then(|a| Agent::parse(a)),
-        rest.get(1..).unwrap_or_default(),
-    ) else {
-        eprintln!("safe-wrangler: {usage}");
-        return crate::exit::USAGE;
-    };
-    let scope = match flags {
-        [] => Scope::Print,
-        [f] if f == "--project" => Scope::Project,
-        [f] if f == "--user" => Scope::User,
-        _ => {
-            eprintln!("safe-wrangler: {usage}");
-            return crate::exit::USAGE;
-        }
-    };
-    install(world, agent, scope)
 }
 
 /// `hook install <agent>`: prints the snippet, or merges it into the project's or the user's

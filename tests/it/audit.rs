@@ -190,10 +190,22 @@ fn the_log_verb_filters_by_class_and_time() {
         3
     );
     assert_eq!(s.safe(&["log"]).output().stdout().lines().count(), 4);
-    s.safe(&["log", "--since", "soon"]).output().assert_code(64);
-    s.safe(&["log", "--class", "everything"])
-        .output()
-        .assert_code(64);
+    let out = s.safe(&["log", "--since", "soon"]).output();
+    out.assert_code(64);
+    assert!(
+        out.stderr()
+            .contains("invalid value 'soon' for '--since <DURATION>'"),
+        "{}",
+        out.stderr()
+    );
+    let out = s.safe(&["log", "--class", "everything"]).output();
+    out.assert_code(64);
+    assert!(
+        out.stderr()
+            .contains("[possible values: local, read, preview, production, migration, dns]"),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]

@@ -174,6 +174,25 @@ fn no_terminal_or_an_agent_marker_cannot_grant() {
 }
 
 #[test]
+fn a_bad_duration_is_bad_usage_before_anything_is_asked() {
+    let s = Sandbox::new();
+    project(&s);
+    for (value, says) in [
+        ("48h", "a grant lasts at most 24h"),
+        ("0m", "a grant must last more than 0 seconds"),
+        ("soon", "invalid value 'soon' for '--for <DURATION>'"),
+    ] {
+        // On a terminal, so only the duration can be what is wrong.
+        let p = on_terminal(&s, &["grant", "--for", value, "--", "deploy"], &[]);
+        let (code, text, _) = p.finish(TIMEOUT);
+        assert_eq!(code, Some(64), "{value}: {text}");
+        assert!(text.contains(says), "{value}: {text}");
+        assert!(!text.contains("to confirm"), "{value}: {text}");
+    }
+    assert!(listed(&s).is_empty());
+}
+
+#[test]
 fn a_single_use_grant_runs_the_agents_call_once() {
     let s = Sandbox::new();
     project(&s);

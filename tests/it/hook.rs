@@ -323,6 +323,117 @@ fn malformed_input_blocks_and_never_fails_open() {
     hook(&s, "claud", "{}").assert_code(2);
 }
 
+/// `safe-wrangler WORDS` with the agent's input on stdin.
+fn hook_words(s: &Sandbox, words: &[&str], input: &str) -> Out {
+    let mut cmd = s.safe(words).cmd;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    Out(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_misused_hook_command_blocks_as_the_hook_does_never_with_claps_usage() {
+    let s = Sandbox::new();
+    project(&s);
+    let cwd = s.project().display().to_string();
+    let deploy = input("claude", "npx wrangler deploy", &cwd);
+    let unknown = |name: &str| {
+        format!(
+            "safe-wrangler hook: unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor\n"
+        )
+    };
+    let usage = "safe-wrangler hook: usage: safe-wrangler hook <claude|codex|gemini|copilot|cursor> (reads the agent's JSON on stdin)\n";
+    let cases: [(&[&str], String); 9] = [
+        (&["hook", "bogus"], unknown("bogus")),
+        (&["hook", "Claude"], unknown("Claude")),
+        // clap's own `help` subcommand is off: `hook help` is an unknown agent, not a help page.
+        (&["hook", "help"], unknown("help")),
+        (&["hook", "--project"], unknown("--project")),
+        (&["hook", "-V"], unknown("-V")),
+        (&["hook"], usage.to_owned()),
+        (&["hook", "claude", "extra"], usage.to_owned()),
+        (&["hook", "claude", "--json"], usage.to_owned()),
+        (&["hook", "bogus", "install"], usage.to_owned()),
+    ];
+    for (words, expected) in cases {
+        let out = hook_words(&s, words, &deploy);
+        // Exit 2 is a block for Claude Code, Codex, Gemini and Copilot; clap's exit 2 would be
+        // too, but with a usage text an agent reads as the reason, and 64 would fail open.
+        out.assert_code(2);
+        assert_eq!(out.stdout(), "", "{words:?}");
+        assert_eq!(out.stderr(), expected, "{words:?}");
+    }
+}
+
+#[test]
+fn hook_install_misuse_is_bad_usage_and_changes_nothing() {
+    let s = Sandbox::new();
+    for (words, says) in [
+        (
+            &["hook", "install", "bogus"][..],
+            "invalid value 'bogus' for '<AGENT>'\n  [possible values: claude, codex, gemini, copilot, cursor]",
+        ),
+        (
+            &["hook", "install"],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["hook", "install", "claude", "--project", "--user"],
+            "'--project' cannot be used with '--user'",
+        ),
+        (
+            &["hook", "install", "claude", "--global"],
+            "unexpected argument '--global'",
+        ),
+    ] {
+        let out = s.safe(words).output();
+        out.assert_code(64);
+        assert!(out.stderr().contains(says), "{words:?}: {}", out.stderr());
+        assert_eq!(out.stdout(), "", "{words:?}");
+    }
+    let written = |dir: &std::path::Path| fs::read_dir(dir).unwrap().count();
+    assert_eq!(written(&s.project()), 0, "nothing written in the project");
+    assert_eq!(written(&s.home()), 0, "nothing written in HOME");
+}
+
+#[test]
+fn hook_help_lists_the_agents_and_the_install_subcommand() {
+    let s = Sandbox::new();
+    for words in [&["hook", "--help"][..], &["help", "hook"]] {
+        let out = s.safe(words).output();
+        out.assert_code(0);
+        let text = out.stdout();
+        assert!(
+            text.contains("safe-wrangler hook <AGENT>")
+                && text.contains("safe-wrangler hook install <AGENT> [--project | --user]"),
+            "{text}"
+        );
+        for (agent, product) in [
+            ("claude", "Claude Code"),
+            ("codex", "Codex"),
+            ("gemini", "Gemini CLI"),
+            ("copilot", "Copilot"),
+            ("cursor", "Cursor"),
+        ] {
+            assert!(
+                text.contains(&format!("- {agent}:")) && text.contains(product),
+                "{agent}: {text}"
+            );
+        }
+        assert!(text.contains("never fails open"), "{text}");
+    }
+    let out = s.safe(&["hook", "install", "--help"]).output();
+    out.assert_code(0);
+    assert!(
+        out.stdout().contains("--project") && out.stdout().contains("--user"),
+        "{}",
+        out.stdout()
+    );
+}
+
 #[test]
 fn install_prints_and_merges_settings_idempotently() {
     let s = Sandbox::new();

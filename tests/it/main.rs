@@ -6,6 +6,7 @@ mod abort;
 mod agree;
 mod audit;
 mod cases;
+mod contract;
 mod doctor;
 mod dotenv;
 mod e2e;
