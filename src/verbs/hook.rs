@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::World;
 use crate::context::Context;
 use crate::context::Env;
+use crate::edge::jsonc::{Dialect, Document, EditError};
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
 
@@ -765,41 +766,37 @@ pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
         );
         return 0;
     };
-    let existing = match std::fs::read_to_string(&path) {
+    let shown = || crate::display::escape(&path.display().to_string());
+    // The file is edited in place of being rewritten: its comments and layout stay as they are.
+    let text = match std::fs::read_to_string(&path) {
         Ok(text) => {
-            match serde_json::from_str::<Value>(&crate::wrangler::config::strip_jsonc(&text)) {
-                Ok(v) => v,
+            let edited = Document::parse(&text, Dialect::Jsonc).and_then(|doc| {
+                let merged = merge(doc.value().clone(), &fragment);
+                doc.edited(&merged)
+            });
+            match edited {
+                Ok(new) if new == text => None,
+                Ok(new) => Some(new),
+                Err(EditError::Syntax(e)) => {
+                    eprintln!("safe-wrangler: {}: not JSON ({e}); not changed", shown());
+                    return crate::exit::CONFIG;
+                }
                 Err(e) => {
-                    eprintln!(
-                        "safe-wrangler: {}: not JSON ({e}); not changed",
-                        crate::display::escape(&path.display().to_string())
-                    );
+                    eprintln!("safe-wrangler: {}: {e}; not changed", shown());
                     return crate::exit::CONFIG;
                 }
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&merge(json!({}), &fragment)).unwrap_or_default()
+        )),
         Err(e) => {
-            eprintln!(
-                "safe-wrangler: {}: {e}",
-                crate::display::escape(&path.display().to_string())
-            );
+            eprintln!("safe-wrangler: {}: {e}", shown());
             return 1;
         }
     };
-    let merged = merge(existing, &fragment);
-    let written = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| {
-            std::fs::write(
-                &path,
-                format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&merged).unwrap_or_default()
-                ),
-            )
-        });
+    let written = text.map_or(Ok(()), |text| crate::edge::jsonc::write(&path, &text));
     match written {
         Ok(()) => {
             println!(
