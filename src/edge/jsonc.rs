@@ -630,6 +630,31 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
+/// What a reader of `text` that accepts only strict JSON, plus comments and trailing commas where
+/// it says so, would stumble on: a byte-order mark, comments or trailing commas. `None` when it
+/// reads the text.
+#[must_use]
+pub fn refused_by(text: &str, comments: bool, trailing_commas: bool) -> Option<&'static str> {
+    if text.starts_with(BOM) {
+        return Some("byte-order mark");
+    }
+    let reads = |comments, trailing_commas| {
+        let options = ParseOptions {
+            allow_comments: comments,
+            allow_trailing_commas: trailing_commas,
+            ..Dialect::Json.options()
+        };
+        jsonc_parser::parse_to_value(text, &options).is_ok()
+    };
+    if !comments && !reads(false, true) {
+        return Some("comments");
+    }
+    if !trailing_commas && !reads(true, false) {
+        return Some("trailing commas");
+    }
+    None
+}
+
 /// Writes `text` to `path`, creating its parent directories.
 ///
 /// The file is replaced atomically: written to a temporary file in the same directory and renamed
@@ -866,6 +891,27 @@ mod tests {
             panic!("accepted");
         };
         assert!(why.contains("line 3"), "{why}");
+    }
+
+    #[test]
+    fn what_a_stricter_reader_refuses() {
+        assert_eq!(refused_by("{\"a\": 1}", false, false), None);
+        assert_eq!(
+            refused_by("{\"a\": 1} // c", false, false),
+            Some("comments")
+        );
+        assert_eq!(refused_by("{\"a\": 1} // c", true, false), None);
+        assert_eq!(
+            refused_by("{\"a\": [1,]}", true, false),
+            Some("trailing commas")
+        );
+        assert_eq!(refused_by("{\"a\": [1,]}", true, true), None);
+        assert_eq!(
+            refused_by("\u{feff}{}", true, true),
+            Some("byte-order mark")
+        );
+        // A `//` inside a string is not a comment.
+        assert_eq!(refused_by("{\"u\": \"https://x\"}", false, false), None);
     }
 
     #[test]
