@@ -243,6 +243,9 @@ impl Document {
                         added.push((Some(key.as_str()), value));
                         continue;
                     };
+                    if before == value {
+                        continue;
+                    }
                     // The last member of a name is the one JSON readers keep.
                     let prop = kids
                         .iter()
@@ -327,48 +330,7 @@ impl Document {
             .and_then(|last| self.colon_of(last))
             .unwrap_or_else(|| self.style.colon.clone());
         let Some(last) = entries.last() else {
-            // An empty container: `{}`, `{ }`, `{\n}`, or one holding only comments.
-            let only_blanks = inner.iter().all(|p| is_blank(&p.node));
-            let multiline = if only_blanks {
-                self.style.multiline
-            } else {
-                has_newline
-            };
-            let indent = format!("{outer}{}", self.style.unit);
-            let rendered = self.items(items, &colon, &indent, multiline);
-            if only_blanks {
-                let text = if multiline {
-                    let comma = if self.style.trailing_commas { "," } else { "" };
-                    format!(
-                        "{}{comma}{nl}{outer}",
-                        self.joined(&rendered, multiline, &indent),
-                        nl = self.style.newline
-                    )
-                } else {
-                    self.joined(&rendered, false, "").trim_start().to_owned()
-                };
-                out.push(Splice {
-                    start: open.end,
-                    end: close.start,
-                    text,
-                });
-            } else {
-                // After the last comment inside; the blanks before the closing brace stay.
-                let at = inner
-                    .iter()
-                    .rev()
-                    .find(|p| !is_blank(&p.node))
-                    .map_or(open.end, |p| p.end);
-                let mut text = self.joined(&rendered, multiline, &indent);
-                if multiline && self.style.trailing_commas {
-                    text.push(',');
-                }
-                out.push(Splice {
-                    start: at,
-                    end: at,
-                    text,
-                });
-            }
+            self.fill_empty(open, close, inner, items, &colon, out);
             return Ok(());
         };
         let comma_after_last = inner
@@ -382,15 +344,24 @@ impl Document {
             .rev()
             .find(|p| !is_blank(&p.node))
             .map_or(last.end, |p| p.end);
+        // A container on one line whose last entry spans several (`[{` ... `}]`) gets entries
+        // written like that one: after `, ` and over several lines.
+        let spans_lines = self
+            .body
+            .get(last.start..last.end)
+            .is_some_and(|t| t.contains('\n'));
         let (indent, lead) = if has_newline {
             let indent = self
                 .indent_if_first(last.start)
                 .unwrap_or_else(|| format!("{outer}{}", self.style.unit));
             (indent.clone(), format!("{}{indent}", self.style.newline))
         } else {
-            (outer.clone(), self.one_line_gap(&entries, open, &colon))
+            (
+                self.line_indent(last.start),
+                self.one_line_gap(&entries, open, &colon),
+            )
         };
-        let rendered = self.items(items, &colon, &indent, has_newline);
+        let rendered = self.items(items, &colon, &indent, has_newline || spans_lines);
         if !comma_after_last {
             out.push(Splice {
                 start: last.end,
@@ -416,6 +387,61 @@ impl Document {
             text,
         });
         Ok(())
+    }
+
+    /// Fills an empty container (`{}`, `{ }`, `{\n}`, or one holding only comments) with `items`.
+    fn fill_empty(
+        &self,
+        open: &Placed,
+        close: &Placed,
+        inner: &[Placed],
+        items: &[(Option<&str>, &Value)],
+        colon: &str,
+        out: &mut Vec<Splice>,
+    ) {
+        let has_newline = inner.iter().any(|p| p.node.is_newline());
+        let outer = self.line_indent(open.start);
+        let only_blanks = inner.iter().all(|p| is_blank(&p.node));
+        let multiline = if only_blanks {
+            self.style.multiline
+        } else {
+            has_newline
+        };
+        let indent = format!("{outer}{}", self.style.unit);
+        let rendered = self.items(items, colon, &indent, multiline);
+        if only_blanks {
+            let text = if multiline {
+                let comma = if self.style.trailing_commas { "," } else { "" };
+                format!(
+                    "{}{comma}{nl}{outer}",
+                    self.joined(&rendered, multiline, &indent),
+                    nl = self.style.newline
+                )
+            } else {
+                self.joined(&rendered, false, "").trim_start().to_owned()
+            };
+            out.push(Splice {
+                start: open.end,
+                end: close.start,
+                text,
+            });
+        } else {
+            // After the last comment inside; the blanks before the closing brace stay.
+            let at = inner
+                .iter()
+                .rev()
+                .find(|p| !is_blank(&p.node))
+                .map_or(open.end, |p| p.end);
+            let mut text = self.joined(&rendered, multiline, &indent);
+            if multiline && self.style.trailing_commas {
+                text.push(',');
+            }
+            out.push(Splice {
+                start: at,
+                end: at,
+                text,
+            });
+        }
     }
 
     /// The blanks between entries of a one-line container, copied from it (`, ` or `,`).
@@ -774,6 +800,16 @@ mod tests {
     }
 
     #[test]
+    fn an_array_on_one_line_holding_a_multi_line_entry_gets_one_like_it() {
+        let text = "{\n  \"hooks\": {\n    \"PreToolUse\": [{\n      \"matcher\": \"Edit\",\n      \"hooks\": []\n    }]\n  }\n}\n";
+        let out = install(text, &snippet(Agent::Claude, "sw"));
+        assert_eq!(
+            out,
+            "{\n  \"hooks\": {\n    \"PreToolUse\": [{\n      \"matcher\": \"Edit\",\n      \"hooks\": []\n    }, {\n      \"matcher\": \"Bash\",\n      \"hooks\": [\n        {\n          \"type\": \"command\",\n          \"command\": \"sw hook claude\",\n          \"timeout\": 30\n        }\n      ]\n    }]\n  }\n}\n"
+        );
+    }
+
+    #[test]
     fn one_line_files_stay_on_one_line() {
         assert_eq!(
             install("{}", &snippet(Agent::Cursor, "sw")),
@@ -992,6 +1028,8 @@ mod tests {
             unit: &'static str,
             colon: &'static str,
             trailing: bool,
+            /// Whether comments may be written (strict JSON: no).
+            commented: bool,
             comments: Vec<String>,
             out: String,
         }
@@ -1012,7 +1050,7 @@ mod tests {
             }
 
             fn inline_comment(&mut self) {
-                if self.rng.chance(15) {
+                if self.commented && self.rng.chance(15) {
                     let c = self.comment(false);
                     self.out.push_str(&c);
                     self.out.push(' ');
@@ -1039,7 +1077,7 @@ mod tests {
                         }
                         self.out.push_str(self.nl);
                         self.out.push_str(&inner);
-                        if self.rng.chance(20) {
+                        if self.commented && self.rng.chance(20) {
                             let c = self.comment(true);
                             self.out.push_str(&c);
                             self.out.push_str(self.nl);
@@ -1058,14 +1096,14 @@ mod tests {
                     if i + 1 < n || (self.trailing && multiline) {
                         self.out.push(',');
                     }
-                    if multiline && self.rng.chance(20) {
+                    if multiline && self.commented && self.rng.chance(20) {
                         self.out.push(' ');
                         let c = self.comment(true);
                         self.out.push_str(&c);
                     }
                 }
                 if multiline {
-                    if n == 0 && self.rng.chance(30) {
+                    if n == 0 && self.commented && self.rng.chance(30) {
                         self.out.push_str(self.nl);
                         self.out.push_str(&inner);
                         let c = self.comment(true);
@@ -1191,6 +1229,7 @@ mod tests {
                     unit,
                     colon,
                     trailing,
+                    commented: true,
                     comments: Vec::new(),
                     out: String::new(),
                 };
@@ -1227,6 +1266,70 @@ mod tests {
                 }
                 // (c) a second install changes nothing
                 let twice = again.edited(&merge(again.value().clone(), &addition)).unwrap();
+                prop_assert_eq!(twice, once);
+            }
+
+            /// `scripts --write` on generated strict package.json files: the file then reads as
+            /// before plus the missing scripts, after the others; its byte-order mark and final
+            /// newline (or their absence) stay; a second run changes nothing.
+            #[test]
+            fn adding_scripts_to_generated_package_files(
+                value in settings(),
+                scripts in prop::option::of(prop::collection::vec(
+                    (prop::sample::select(vec!["dev", "cf:whoami", "cf:types", "build"]), scalar()),
+                    0..4,
+                )),
+                seed in 1u64..,
+                (nl, unit, colon) in (
+                    prop::sample::select(vec!["\n", "\r\n"]),
+                    prop::sample::select(vec!["\t", "  ", "    "]),
+                    prop::sample::select(vec![": ", ":"]),
+                ),
+                (bom, final_newline) in (any::<bool>(), any::<bool>()),
+            ) {
+                let mut value = value;
+                if let (Some(scripts), Value::Object(map)) = (scripts, &mut value) {
+                    map.insert(
+                        "scripts".to_owned(),
+                        Value::Object(scripts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+                    );
+                }
+                let mut p = Printer {
+                    rng: Rng(seed),
+                    nl,
+                    unit,
+                    colon,
+                    trailing: false,
+                    commented: false,
+                    comments: Vec::new(),
+                    out: String::new(),
+                };
+                if bom {
+                    p.out.push_str(BOM);
+                }
+                p.value(&value, "");
+                if final_newline {
+                    p.out.push_str(nl);
+                }
+                let text = p.out;
+                let wanted = crate::scripts::recommended(None);
+                let (once, _) = crate::scripts::add_scripts(&text, &wanted).unwrap();
+                let mut expected = value.clone();
+                let all = expected
+                    .as_object_mut()
+                    .unwrap()
+                    .entry("scripts")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .unwrap();
+                for (name, command) in &wanted {
+                    all.entry(*name).or_insert_with(|| json!(command));
+                }
+                let doc = Document::parse(&once, Dialect::Json).unwrap();
+                prop_assert_eq!(doc.value(), &expected, "{}", once);
+                prop_assert_eq!(once.starts_with(BOM), bom);
+                prop_assert_eq!(once.ends_with(nl), final_newline);
+                let (twice, _) = crate::scripts::add_scripts(&once, &wanted).unwrap();
                 prop_assert_eq!(twice, once);
             }
         }
