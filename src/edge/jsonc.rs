@@ -662,7 +662,7 @@ fn quoted(s: &str) -> String {
 #[must_use]
 pub fn refused_by(text: &str, comments: bool, trailing_commas: bool) -> Option<&'static str> {
     if text.starts_with(BOM) {
-        return Some("byte-order mark");
+        return Some("a byte-order mark");
     }
     let reads = |comments, trailing_commas| {
         let options = ParseOptions {
@@ -944,7 +944,7 @@ mod tests {
         assert_eq!(refused_by("{\"a\": [1,]}", true, true), None);
         assert_eq!(
             refused_by("\u{feff}{}", true, true),
-            Some("byte-order mark")
+            Some("a byte-order mark")
         );
         // A `//` inside a string is not a comment.
         assert_eq!(refused_by("{\"u\": \"https://x\"}", false, false), None);

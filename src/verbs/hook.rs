@@ -840,7 +840,7 @@ pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
             }
             if let Some((name, what)) = strict {
                 eprintln!(
-                    "safe-wrangler: warning: {name} does not accept the {what} in {}: it skips the whole file, so the hook does not run until you remove them",
+                    "safe-wrangler: warning: {name} cannot read {}: it does not accept {what} and skips the whole file, so the hook does not run until you change that",
                     crate::display::escape(&path.display().to_string())
                 );
             }

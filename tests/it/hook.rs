@@ -456,11 +456,8 @@ fn install_project_keeps_comments_and_crlf_in_claude_settings() {
     out.assert_code(0);
     // Kept, but Claude Code reads strict JSON: the user is told the hook will not run.
     assert!(
-        out.stderr()
-            .contains("warning: Claude Code does not accept the comments in ")
-            && out
-                .stderr()
-                .contains("the hook does not run until you remove them"),
+        out.stderr().contains("warning: Claude Code cannot read ")
+            && out.stderr().contains(": it does not accept comments and skips the whole file, so the hook does not run until you change that"),
         "{}",
         out.stderr()
     );
