@@ -9,6 +9,7 @@ pub mod exec;
 pub mod files;
 pub mod gather;
 pub mod grants;
+pub mod jsonc;
 pub mod policy_files;
 pub mod remote;
 pub mod resolve;

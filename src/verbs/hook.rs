@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::World;
 use crate::context::Context;
 use crate::context::Env;
+use crate::edge::jsonc::{Dialect, Document, EditError};
 use crate::policy::Decision;
 use crate::shell::{Finding, find_wrangler};
 
@@ -586,6 +587,20 @@ fn settings_files(agent: Agent) -> (&'static str, &'static str) {
     }
 }
 
+/// How each agent reads its settings file, where we know it: (its name, comments accepted,
+/// trailing commas accepted). Claude Code reads strict JSON (a comment makes it report "Invalid or
+/// malformed JSON" and drop the file); Codex parses `hooks.json` with `serde_json` (a failure is a
+/// warning and no hooks); Gemini CLI runs `JSON.parse(stripJsonComments(text))`, which allows
+/// comments but not trailing commas. Copilot's and Cursor's readers are not public.
+fn reader(agent: Agent) -> Option<(&'static str, bool, bool)> {
+    match agent {
+        Agent::Claude => Some(("Claude Code", false, false)),
+        Agent::Codex => Some(("Codex", false, false)),
+        Agent::Gemini => Some(("Gemini CLI", true, false)),
+        Agent::Copilot | Agent::Cursor => None,
+    }
+}
+
 /// The settings fragment registering the hook, with `command` as the program to run.
 #[must_use]
 pub fn snippet(agent: Agent, program: &str) -> Value {
@@ -743,41 +758,52 @@ pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
         );
         return 0;
     };
-    let existing = match std::fs::read_to_string(&path) {
+    let shown = || crate::display::escape(&path.display().to_string());
+    // The file is edited in place of being rewritten: its comments and layout stay as they are.
+    // (the text the file will hold, whether it changes)
+    let (text, changed) = match std::fs::read_to_string(&path) {
         Ok(text) => {
-            match serde_json::from_str::<Value>(&crate::wrangler::config::strip_jsonc(&text)) {
-                Ok(v) => v,
+            let edited = Document::parse(&text, Dialect::Jsonc).and_then(|doc| {
+                let merged = merge(doc.value().clone(), &fragment);
+                doc.edited(&merged)
+            });
+            match edited {
+                Ok(new) => {
+                    let changed = new != text;
+                    (new, changed)
+                }
+                Err(EditError::Syntax(e)) => {
+                    eprintln!("safe-wrangler: {}: not JSON ({e}); not changed", shown());
+                    return crate::exit::CONFIG;
+                }
                 Err(e) => {
-                    eprintln!(
-                        "safe-wrangler: {}: not JSON ({e}); not changed",
-                        crate::display::escape(&path.display().to_string())
-                    );
+                    eprintln!("safe-wrangler: {}: {e}; not changed", shown());
                     return crate::exit::CONFIG;
                 }
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&merge(json!({}), &fragment)).unwrap_or_default()
+            ),
+            true,
+        ),
         Err(e) => {
-            eprintln!(
-                "safe-wrangler: {}: {e}",
-                crate::display::escape(&path.display().to_string())
-            );
+            eprintln!("safe-wrangler: {}: {e}", shown());
             return 1;
         }
     };
-    let merged = merge(existing, &fragment);
-    let written = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| {
-            std::fs::write(
-                &path,
-                format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&merged).unwrap_or_default()
-                ),
-            )
-        });
+    let written = if changed {
+        crate::edge::jsonc::write(&path, &text)
+    } else {
+        Ok(())
+    };
+    // The file is the user's: we keep its comments, but say when the agent cannot read them.
+    let strict = reader(agent).and_then(|(name, comments, trailing_commas)| {
+        let what = crate::edge::jsonc::refused_by(&text, comments, trailing_commas)?;
+        Some((name, what))
+    });
     match written {
         Ok(()) => {
             println!(
@@ -788,6 +814,12 @@ pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
             if agent == Agent::Codex {
                 println!(
                     "safe-wrangler: Codex runs a new hook only after you trust it: open /hooks in Codex"
+                );
+            }
+            if let Some((name, what)) = strict {
+                eprintln!(
+                    "safe-wrangler: warning: {name} cannot read {}: it does not accept {what} and skips the whole file, so the hook does not run until you change that",
+                    crate::display::escape(&path.display().to_string())
                 );
             }
             0

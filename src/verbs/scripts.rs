@@ -1,18 +1,18 @@
 //! `safe-wrangler scripts [--write]`: the brokered package.json scripts, each calling
 //! safe-wrangler, so that `npm run cf:...` is guarded like a call from the shell.
 //!
-//! `--write` adds the missing ones to the nearest package.json by inserting text: the rest of the
-//! file (indentation, key order, line endings, a final newline or its absence) stays byte for
-//! byte as it was. An existing script of the same name is never changed, only reported. The JSON
-//! is validated with `serde_json` first; [`members`] then finds byte positions in text that is
-//! known to be valid, and the result is parsed once more before it is written.
+//! `--write` adds the missing ones to the nearest package.json through the one JSON editor
+//! ([`crate::edge::jsonc`], strict JSON as npm reads it): the new scripts are inserted after the
+//! last one in the file's style, and the rest of the file (indentation, key order, line endings,
+//! a byte-order mark, a final newline or its absence) stays byte for byte as it was. An existing
+//! script of the same name is never changed, only reported.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::edge::jsonc::{self, Dialect, Document, EditError};
 use crate::{World, display, exit};
 
 /// The D1 binding used when the wrangler config names none.
@@ -88,225 +88,8 @@ pub fn d1_binding(config: &Value) -> Option<&str> {
     (first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(binding)
 }
 
-/// One member of a JSON object: byte ranges in the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Member {
-    /// The key with its quotes.
-    key: (usize, usize),
-    /// The value.
-    value: (usize, usize),
-}
-
-/// A JSON object: the positions of its braces and members.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Object {
-    open: usize,
-    close: usize,
-    members: Vec<Member>,
-}
-
-/// Positions in JSON text that `serde_json` has already accepted. Returns `None` rather than
-/// panicking on anything unexpected.
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Scanner<'_> {
-    fn ws(&mut self) {
-        while self
-            .b
-            .get(self.i)
-            .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-        {
-            self.i += 1;
-        }
-    }
-
-    fn string(&mut self) -> Option<(usize, usize)> {
-        let start = self.i;
-        if self.b.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        loop {
-            match self.b.get(self.i)? {
-                b'\\' => self.i += 2,
-                b'"' => {
-                    self.i += 1;
-                    return Some((start, self.i));
-                }
-                _ => self.i += 1,
-            }
-        }
-    }
-
-    fn value(&mut self) -> Option<(usize, usize)> {
-        let start = self.i;
-        match self.b.get(self.i)? {
-            b'"' => {
-                self.string()?;
-            }
-            b'{' => {
-                self.object()?;
-            }
-            b'[' => {
-                self.i += 1;
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.value()?;
-                        self.ws();
-                        match self.b.get(self.i)? {
-                            b',' => {
-                                self.i += 1;
-                                self.ws();
-                            }
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-            }
-            _ => {
-                while self.b.get(self.i).is_some_and(|c| {
-                    !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-                }) {
-                    self.i += 1;
-                }
-            }
-        }
-        (self.i > start).then_some((start, self.i))
-    }
-
-    fn object(&mut self) -> Option<Object> {
-        let open = self.i;
-        if self.b.get(self.i) != Some(&b'{') {
-            return None;
-        }
-        self.i += 1;
-        let mut members = Vec::new();
-        self.ws();
-        if self.b.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            return Some(Object {
-                open,
-                close: self.i - 1,
-                members,
-            });
-        }
-        loop {
-            self.ws();
-            let key = self.string()?;
-            self.ws();
-            if self.b.get(self.i) != Some(&b':') {
-                return None;
-            }
-            self.i += 1;
-            self.ws();
-            let value = self.value()?;
-            members.push(Member { key, value });
-            self.ws();
-            match self.b.get(self.i)? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(Object {
-                        open,
-                        close: self.i - 1,
-                        members,
-                    });
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-/// The top-level object of `text` (after an optional byte-order mark and blanks).
-fn members(text: &str) -> Option<Object> {
-    let mut s = Scanner {
-        b: text.as_bytes(),
-        i: 0,
-    };
-    if text.starts_with('\u{feff}') {
-        s.i = 3;
-    }
-    s.ws();
-    s.object()
-}
-
-fn key_of(text: &str, m: &Member) -> Option<String> {
-    serde_json::from_str(text.get(m.key.0..m.key.1)?).ok()
-}
-
 fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
-/// The blanks that start the line holding byte `at`, if only blanks precede it on that line.
-fn indent_before(text: &str, at: usize) -> Option<&str> {
-    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
-    let lead = text.get(line_start..at)?;
-    lead.bytes()
-        .all(|b| b == b' ' || b == b'\t')
-        .then_some(lead)
-}
-
-/// How new members are written: separator before each (with its comma), the text between key
-/// and value, and for a new object the indentation inside it and before its closing brace.
-struct Style {
-    newline: &'static str,
-    colon: String,
-    unit: String,
-}
-
-impl Style {
-    fn of(text: &str, top: &Object) -> Style {
-        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let colon = top
-            .members
-            .first()
-            .and_then(|m| text.get(m.key.1..m.value.0))
-            .map_or_else(|| ": ".to_owned(), str::to_owned);
-        let unit = top
-            .members
-            .first()
-            .and_then(|m| indent_before(text, m.key.0))
-            .filter(|u| !u.is_empty())
-            .map_or_else(|| "  ".to_owned(), str::to_owned);
-        Style {
-            newline,
-            colon,
-            unit,
-        }
-    }
-}
-
-/// `entries` as the members of a new object whose `{` sits on a line indented by `outer`; on one
-/// line when the file itself is on one line.
-fn new_object(style: &Style, outer: Option<&str>, entries: &[(String, String)]) -> String {
-    let pairs: Vec<String> = entries
-        .iter()
-        .map(|(k, v)| format!("{}{}{}", quoted(k), style.colon, quoted(v)))
-        .collect();
-    match outer {
-        None => format!("{{{}}}", pairs.join(", ")),
-        Some(outer) => {
-            let inner = format!("{}{}{outer}{}", ",", style.newline, style.unit);
-            format!(
-                "{{{nl}{outer}{unit}{}{nl}{outer}}}",
-                pairs.join(&inner),
-                nl = style.newline,
-                unit = style.unit
-            )
-        }
-    }
 }
 
 /// What `--write` did with each recommended script.
@@ -332,10 +115,11 @@ pub fn add_scripts(
     text: &str,
     scripts: &[(&'static str, String)],
 ) -> Result<(String, Vec<Outcome>), BadPackage> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| BadPackage(format!("not valid JSON: {e}")))?;
-    let Value::Object(map) = &value else {
+    let doc = Document::parse(text, Dialect::Json).map_err(|e| match e {
+        EditError::Syntax(e) => BadPackage(format!("not valid JSON: {e}")),
+        EditError::Layout => BadPackage(e.to_string()),
+    })?;
+    let Value::Object(map) = doc.value() else {
         return Err(BadPackage("the top level is not a JSON object".to_owned()));
     };
     let existing = match map.get("scripts") {
@@ -344,12 +128,12 @@ pub fn add_scripts(
         Some(_) => return Err(BadPackage("\"scripts\" is not a JSON object".to_owned())),
     };
     let mut outcomes = Vec::new();
-    let mut missing: Vec<(String, String)> = Vec::new();
+    let mut missing = serde_json::Map::new();
     for (name, command) in scripts {
         match existing.and_then(|s| s.get(*name)) {
             None => {
                 outcomes.push(Outcome::Added(name));
-                missing.push(((*name).to_owned(), command.clone()));
+                missing.insert((*name).to_owned(), Value::String(command.clone()));
             }
             Some(Value::String(c)) if c == command => outcomes.push(Outcome::Present(name)),
             Some(_) => outcomes.push(Outcome::Kept(name)),
@@ -358,130 +142,18 @@ pub fn add_scripts(
     if missing.is_empty() {
         return Ok((text.to_owned(), outcomes));
     }
-    let unexpected = || BadPackage("its layout could not be read (please report this)".to_owned());
-    let top = members(text).ok_or_else(unexpected)?;
-    let style = Style::of(text, &top);
-    let one_line = !text
-        .get(top.open..=top.close)
-        .ok_or_else(unexpected)?
-        .contains('\n');
-    // The last `scripts` member is the one JSON parsers keep.
-    let scripts_member = top
-        .members
-        .iter()
-        .rev()
-        .find(|m| key_of(text, m).as_deref() == Some("scripts"));
-    let placement = if let Some(m) = scripts_member {
-        let mut s = Scanner {
-            b: text.as_bytes(),
-            i: m.value.0,
-        };
-        s.object()
-            .and_then(|obj| insertion(text, &obj, m, &style, one_line, &missing))
-    } else {
-        new_member(text, &top, &style, one_line, &missing)
+    let mut new = map.clone();
+    let Value::Object(all) = new
+        .entry("scripts")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()))
+    else {
+        return Err(BadPackage(EditError::Layout.to_string()));
     };
-    let (at, insert, replace_to) = placement.ok_or_else(unexpected)?;
-    let mut out = String::with_capacity(text.len() + insert.len());
-    out.push_str(text.get(..at).ok_or_else(unexpected)?);
-    out.push_str(&insert);
-    out.push_str(text.get(replace_to..).ok_or_else(unexpected)?);
-    // Parse the result once more: it must be valid and hold every script.
-    let check: Value = serde_json::from_str(out.strip_prefix('\u{feff}').unwrap_or(&out))
-        .map_err(|_| unexpected())?;
-    let all_there = scripts
-        .iter()
-        .all(|(name, _)| check.get("scripts").and_then(|s| s.get(*name)).is_some());
-    if !all_there {
-        return Err(unexpected());
-    }
+    all.extend(missing);
+    let out = doc
+        .edited(&Value::Object(new))
+        .map_err(|e| BadPackage(e.to_string()))?;
     Ok((out, outcomes))
-}
-
-/// Where and what to insert for a new `"scripts"` member at the end of the top-level object:
-/// `(at, text, resume_at)`, as in [`insertion`].
-fn new_member(
-    text: &str,
-    top: &Object,
-    style: &Style,
-    one_line: bool,
-    missing: &[(String, String)],
-) -> Option<(usize, String, usize)> {
-    let outer = if one_line {
-        None
-    } else {
-        Some(
-            top.members
-                .last()
-                .and_then(|m| indent_before(text, m.key.0))
-                .unwrap_or(&style.unit),
-        )
-    };
-    let object = new_object(style, outer, missing);
-    let member = format!("{}{}{object}", quoted("scripts"), style.colon);
-    Some(match top.members.last() {
-        Some(last) => {
-            let sep = separator(text, top)?;
-            (last.value.1, format!("{sep}{member}"), last.value.1)
-        }
-        None if one_line => (top.open + 1, member, top.close),
-        None => (
-            top.open + 1,
-            format!(
-                "{nl}{unit}{member}{nl}",
-                nl = style.newline,
-                unit = style.unit
-            ),
-            top.close,
-        ),
-    })
-}
-
-/// The separator between an object's members, comma included (`,\n\t\t`, `, `), copied from
-/// the last two members, else built from the blanks before the only one.
-fn separator<'t>(text: &'t str, obj: &Object) -> Option<std::borrow::Cow<'t, str>> {
-    let n = obj.members.len();
-    if n >= 2 {
-        return text
-            .get(obj.members[n - 2].value.1..obj.members[n - 1].key.0)
-            .map(std::borrow::Cow::Borrowed);
-    }
-    let first = obj.members.first()?;
-    let lead = text.get(obj.open + 1..first.key.0)?;
-    // `{"dev": "vite"}` gets `, `; a minified `{"dev":"vite"}` gets `,`.
-    if lead.is_empty() && text.get(first.key.1..first.value.0)?.ends_with(' ') {
-        return Some(", ".into());
-    }
-    Some(format!(",{lead}").into())
-}
-
-/// Where and what to insert into an existing `scripts` object: `(at, text, resume_at)`; the
-/// bytes `at..resume_at` (only blanks inside an empty object) are replaced.
-fn insertion(
-    text: &str,
-    obj: &Object,
-    member: &Member,
-    style: &Style,
-    one_line: bool,
-    missing: &[(String, String)],
-) -> Option<(usize, String, usize)> {
-    if let Some(last) = obj.members.last() {
-        let sep = separator(text, obj)?;
-        let colon = text.get(last.key.1..last.value.0)?;
-        let mut insert = String::new();
-        for (k, v) in missing {
-            let _ = write!(insert, "{sep}{}{colon}{}", quoted(k), quoted(v));
-        }
-        return Some((last.value.1, insert, last.value.1));
-    }
-    let outer = if one_line {
-        None
-    } else {
-        Some(indent_before(text, member.key.0).unwrap_or(&style.unit))
-    };
-    let object = new_object(style, outer, missing);
-    // Replace the whole empty object `{ }` (only blanks inside) with the new one.
-    Some((obj.open, object, obj.close + 1))
 }
 
 /// The nearest package.json from `dir` upwards.
@@ -490,29 +162,6 @@ pub fn find_package(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .map(|d| d.join("package.json"))
         .find(|p| p.is_file())
-}
-
-/// Writes `text` through the existing file at `path` (after it was checked to be a valid
-/// package.json): the same inode, so hard links stay linked and the owner and mode stay as they
-/// are. A file without write permission is refused (root could write it anyway: we do not).
-fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{FileExt, PermissionsExt};
-    if serde_json::from_str::<serde_json::Value>(text).is_err() {
-        return Err(std::io::Error::other(
-            "the edited text is not valid JSON (nothing written)",
-        ));
-    }
-    let meta = fs::metadata(path)?;
-    if meta.permissions().mode() & 0o222 == 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "the file is read-only; make it writable (chmod u+w) and run again",
-        ));
-    }
-    let file = fs::OpenOptions::new().write(true).open(path)?;
-    file.write_all_at(text.as_bytes(), 0)?;
-    file.set_len(text.len() as u64)?;
-    file.sync_all()
 }
 
 /// Runs the verb.
@@ -569,7 +218,7 @@ pub fn run(world: &World, write: bool) -> u8 {
         }
     };
     if new_text != text
-        && let Err(e) = replace_file(&path, &new_text)
+        && let Err(e) = jsonc::write(&path, &new_text)
     {
         say(&format!("cannot write {shown}: {e}"));
         return 1;

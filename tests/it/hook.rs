@@ -503,3 +503,101 @@ fn install_prints_and_merges_settings_idempotently() {
         .output()
         .assert_code(64);
 }
+
+/// `hook install --user` edits the user's own settings in place: a commented, tab-indented
+/// `~/.gemini/settings.json` keeps its comments, tabs, key order and mode, and gains only the
+/// entry (issue 10: it used to be rewritten without the comments and re-indented).
+#[test]
+fn install_user_keeps_comments_and_tabs_in_gemini_settings() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    let settings = s.home().join(".gemini/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = "{\n\t// the model I pay for\n\t\"model\": {\n\t\t\"name\": \"gemini-3-pro-preview\" /* not flash */\n\t},\n\t\"hooks\": {\n\t\t\"BeforeTool\": [\n\t\t\t// lint first\n\t\t\t{\"matcher\": \"write_file\", \"hooks\": [{\"type\": \"command\", \"command\": \"lint\"}]}\n\t\t]\n\t}\n}\n";
+    fs::write(&settings, original).unwrap();
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = s.safe(&["hook", "install", "gemini", "--user"]).output();
+    out.assert_code(0);
+    // Gemini CLI reads comments (strip-json-comments): no warning.
+    assert_eq!(out.stderr(), "");
+    let written = fs::read_to_string(&settings).unwrap();
+    // The program is this binary by its absolute path (a JSON string in the file).
+    let v: Value = serde_json::from_str(
+        &written
+            .replace("// the model I pay for", "")
+            .replace("/* not flash */", "")
+            .replace("// lint first", ""),
+    )
+    .unwrap();
+    let command = v["hooks"]["BeforeTool"][1]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(command.ends_with("safe-wrangler hook gemini"), "{command}");
+    let entry = format!(
+        ",\n\t\t\t{{\n\t\t\t\t\"matcher\": \"^run_shell_command$\",\n\t\t\t\t\"hooks\": [\n\t\t\t\t\t{{\n\t\t\t\t\t\t\"name\": \"safe-wrangler\",\n\t\t\t\t\t\t\"type\": \"command\",\n\t\t\t\t\t\t\"command\": {},\n\t\t\t\t\t\t\"timeout\": 30000\n\t\t\t\t\t}}\n\t\t\t\t]\n\t\t\t}}",
+        Value::String(command)
+    );
+    let expected = original.replace(
+        "\"command\": \"lint\"}]}",
+        &format!("\"command\": \"lint\"}}]}}{entry}"),
+    );
+    assert_eq!(written, expected);
+    assert_eq!(
+        fs::metadata(&settings).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Again: nothing changes, byte for byte.
+    s.safe(&["hook", "install", "gemini", "--user"])
+        .output()
+        .assert_code(0);
+    assert_eq!(fs::read_to_string(&settings).unwrap(), expected);
+}
+
+/// The same for a project's Claude settings with CRLF line ends and two-space indentation; an
+/// older entry naming safe-wrangler by an absolute path is changed where it stands.
+#[test]
+fn install_project_keeps_comments_and_crlf_in_claude_settings() {
+    let s = Sandbox::new();
+    let settings = s.project().join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = "{\r\n  /* team settings: ask before editing */\r\n  \"permissions\": { \"allow\": [\"Bash(npm test)\"] }, // reviewed\r\n  \"hooks\": {\r\n    \"PreToolUse\": [\r\n      {\r\n        \"matcher\": \"Bash\",\r\n        \"hooks\": [\r\n          { \"type\": \"command\", \"command\": \"/opt/old/safe-wrangler hook claude\", \"timeout\": 10 } // v0.1\r\n        ]\r\n      }\r\n    ]\r\n  }\r\n}";
+    fs::write(&settings, original).unwrap();
+    let out = s.safe(&["hook", "install", "claude", "--project"]).output();
+    out.assert_code(0);
+    // Kept, but Claude Code reads strict JSON: the user is told the hook will not run.
+    assert!(
+        out.stderr().contains("warning: Claude Code cannot read ")
+            && out.stderr().contains(": it does not accept comments and skips the whole file, so the hook does not run until you change that"),
+        "{}",
+        out.stderr()
+    );
+    let expected = original
+        .replace(
+            "/opt/old/safe-wrangler hook claude",
+            "safe-wrangler hook claude",
+        )
+        .replace("\"timeout\": 10", "\"timeout\": 30");
+    assert_eq!(fs::read_to_string(&settings).unwrap(), expected);
+
+    // A file that does not parse: exit 78, one line naming it, the file untouched.
+    let broken = "{\n  // half written\n  \"hooks\": {\n}\n";
+    fs::write(&settings, broken).unwrap();
+    // With safe-wrangler on PATH, so the only line is the reason.
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_safe-wrangler"))
+        .parent()
+        .unwrap();
+    let out = s
+        .safe(&["hook", "install", "claude", "--project"])
+        .env("PATH", bin_dir)
+        .output();
+    out.assert_code(78);
+    assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains(".claude/settings.json: not JSON")
+            && out.stderr().contains("not changed"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(fs::read_to_string(&settings).unwrap(), broken);
+}

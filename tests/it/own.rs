@@ -105,3 +105,23 @@ fn a_removed_credential_without_an_oauth_login_says_run_wrangler_login() {
         .output();
     assert!(!out.stderr().contains(note), "{}", out.stderr());
 }
+
+/// `scripts --write` goes through the same editor as `hook install`: a package.json with CRLF
+/// line ends, four-space indentation and no final newline gains the scripts in that style and
+/// keeps every other byte.
+#[test]
+fn scripts_write_keeps_crlf_and_four_space_indentation() {
+    let s = Sandbox::new();
+    let pkg = s.project().join("package.json");
+    let original = "{\r\n    \"name\": \"shop\",\r\n    \"scripts\": {\r\n        \"dev\": \"vite\",\r\n        \"test\": \"vitest\"\r\n    },\r\n    \"private\": true\r\n}";
+    std::fs::write(&pkg, original).unwrap();
+    let out = s.safe(&["scripts", "--write"]).output();
+    out.assert_code(0);
+    let expected = original.replace(
+        "\"test\": \"vitest\"",
+        "\"test\": \"vitest\",\r\n        \"cf:whoami\": \"safe-wrangler whoami\",\r\n        \"cf:types\": \"safe-wrangler types\",\r\n        \"cf:deploy:preview\": \"safe-wrangler versions upload\"",
+    );
+    assert_eq!(std::fs::read_to_string(&pkg).unwrap(), expected);
+    s.safe(&["scripts", "--write"]).output().assert_code(0);
+    assert_eq!(std::fs::read_to_string(&pkg).unwrap(), expected);
+}
