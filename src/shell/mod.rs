@@ -560,6 +560,8 @@ enum Stdin {
 mod grammar;
 mod lexer;
 mod meaning;
+#[cfg(test)]
+mod oracle;
 mod runners;
 mod tables;
 
@@ -769,6 +771,9 @@ mod tests {
         ("cd a && cd b && cd - && wrangler deploy", "direct(deploy) @a"),
         ("FOO=1; sudo wrangler deploy", "sudo/direct(deploy) FOO=1"),
         ("xargs -I {} wrangler r2 object put b/{} --file {} < files.txt", "xargs/direct(r2 object put b/{} --file {}) +…"),
+        ("time; wrangler deploy", "direct(deploy)"),
+        ("wrangler whoami && !", "direct(whoami)"),
+        ("[[ ( -n x ) || -z y ]] && wrangler whoami", "direct(whoami)"),
     ];
 
     #[test]
@@ -1082,6 +1087,12 @@ mod tests {
         ("cat > run.sh <<'EOF'\nnpx wrangler deploy\nEOF\nbash run.sh", "?"),
         ("echo 'wrangler deploy' > d.sh && chmod +x d.sh && ./d.sh", "?"),
         ("printf 'wrangler deploy' > d.py; python3 d.py", "?"),
+        // Found by the `bash -n` oracle (oracle.rs): bash runs nothing of these lines.
+        ("cat | ! wrangler deploy", "?"),
+        ("[[ -n x ; ]] && wrangler deploy", "?"),
+        ("[[ ( -n x ]] && wrangler deploy", "?"),
+        ("[[ -n x ) ]] && wrangler deploy", "?"),
+        ("! && wrangler deploy", "?"),
         // Seen as no call before the runners were one table (npm 11; pnpm and yarn docs).
         ("npm -c 'wrangler deploy' exec", "npm exec -c/npm exec(deploy)"),
         ("pnpm --package=wrangler -c dlx 'wrangler deploy'", "pnpm dlx -c/pnpm(deploy)"),
@@ -1187,7 +1198,7 @@ mod tests {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
 
-    const ALPHABET: &[&str] = &[
+    pub(super) const ALPHABET: &[&str] = &[
         ";", "&&", "||", "|", "&", "\n", "(", ")", "{", "}", "$(", "`", "'", "\"", "$", "\\", " ",
         " ", "  ", "wrangler", "npx", "bash", "-c", "cd", "echo", "#", "<<", "EOF", "=", "x", "${",
         "$'", "\\x77", "((", "))", "<(", "sudo", "env", "xargs", "if", "then", "fi", "do", "done",
