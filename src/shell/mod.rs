@@ -168,6 +168,17 @@ pub fn is_wrangler_4(spec: &str) -> bool {
         .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
+/// The first version of the wrangler package, other than 4, that a call found may run
+/// ([`Invocation::versions`], [`is_wrangler_4`]): the agent hook denies such a line and doctor
+/// names such a script.
+#[must_use]
+pub fn version_other_than_4(findings: &[Finding]) -> Option<String> {
+    findings.iter().find_map(|f| match f {
+        Finding::Wrangler(inv) => inv.versions.iter().find(|v| !is_wrangler_4(v)).cloned(),
+        Finding::Uncertain { .. } => None,
+    })
+}
+
 /// What a command line does, as far as its text tells: the wrangler calls, and the facts about
 /// the whole line that a caller needs besides them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -26,7 +26,7 @@ use crate::World;
 use crate::context::Context;
 use crate::context::Env;
 use crate::policy::Decision;
-use crate::shell::{Finding, Reading, is_wrangler_4};
+use crate::shell::{Finding, Reading};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     if let Some(reason) = lost_protection_reason(&reading, cwd, exe) {
         reasons.push(reason);
     }
-    if let Some(spec) = pinned_other_than_4(&reading.findings) {
+    if let Some(spec) = crate::shell::version_other_than_4(&reading.findings) {
         reasons.push(format!(
             "the command runs wrangler@{spec}: safe-wrangler knows wrangler 4, and older versions have other defaults (kv, r2 and d1 commands go to production unless --local); use wrangler@4"
         ));
@@ -318,15 +318,6 @@ fn expand_tilde(word: &str, home: Option<&str>) -> String {
         }
         _ => word.to_owned(),
     }
-}
-
-/// A version of the wrangler package a call may run that is not 4.x (or `latest`, today 4.x):
-/// the one its runner resolves, or any other the line names ([`crate::shell::Invocation::versions`]).
-fn pinned_other_than_4(findings: &[Finding]) -> Option<String> {
-    findings.iter().find_map(|f| match f {
-        Finding::Wrangler(inv) => inv.versions.iter().find(|v| !is_wrangler_4(v)).cloned(),
-        Finding::Uncertain { .. } => None,
-    })
 }
 
 /// Why the core would not run this call for an agent, if it would not: the one refusal renderer's
