@@ -32,7 +32,10 @@
 //! - Wrangler named by any path whose base name is `wrangler` (in any case: on macOS `Wrangler`
 //!   finds it too) and the package runners: `npx [options] wrangler[@version]`, `npm exec`/`npm x`
 //!   (with or without `--`), `pnpm exec|dlx|wrangler`, `pnpx`, `yarn exec|dlx|run|wrangler`,
-//!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`.
+//!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`: one
+//!   table of their spellings (`runners.rs`), checked against npm 11 and the pnpm, yarn and bun
+//!   documentation. The wrangler version a runner is asked for ([`Invocation::versions`]) and
+//!   whether the line runs a package.json script ([`Reading::runs_script`]) are reported too.
 //! - `safe-wrangler ...` is reported with `via: "safe-wrangler"` (already guarded), except its own
 //!   verbs ([`crate::core::OWN_VERBS`]), which are not wrangler calls.
 //!
