@@ -81,9 +81,13 @@ impl Parser<'_, '_> {
     }
 
     pub(super) fn parse_pipeline(&mut self) -> Result<(), Stop> {
+        let mut prefixed = false;
         loop {
             match self.peek_reserved() {
-                Some("!") => self.pos += 1,
+                Some("!") => {
+                    self.pos += 1;
+                    prefixed = true;
+                }
                 Some("time") => {
                     self.pos += 4;
                     self.skip_blanks();
@@ -93,9 +97,15 @@ impl Parser<'_, '_> {
                     {
                         self.pos += 2;
                     }
+                    prefixed = true;
                 }
                 _ => break,
             }
+        }
+        // A bare `!` or `time` ends a list as a whole (empty) pipeline, as bash takes it: `time;`,
+        // `ls && !` (but not `! && ls`).
+        if prefixed && matches!(self.peek(), Tok::Semi | Tok::Newline | Tok::Eof | Tok::Amp) {
+            return Ok(());
         }
         let saved = self.st.clone();
         let mut index = 0usize;
@@ -103,6 +113,10 @@ impl Parser<'_, '_> {
             // Each element of a longer pipeline runs in its own subshell.
             if index > 0 {
                 self.st = saved.clone();
+            }
+            // bash takes `!` only at the start of a pipeline (`cat | ! ls` is a syntax error).
+            if index > 0 && self.peek_reserved() == Some("!") {
+                return Err(Stop::new("a `!` follows a `|`"));
             }
             let before = self.code;
             let kind = self.parse_command()?;
@@ -332,6 +346,8 @@ impl Parser<'_, '_> {
 
     /// `[[ ... ]]`: words (with substitutions) and operators up to `]]`.
     pub(super) fn test_expression(&mut self) -> Result<(), Stop> {
+        // Parentheses group tests and must balance, as bash requires.
+        let mut open = 0usize;
         loop {
             self.skip_blanks();
             match self.at(0) {
@@ -340,9 +356,28 @@ impl Parser<'_, '_> {
                 Some(b'<' | b'>') if self.at(1) == Some(b'(') => {
                     self.read_word()?;
                 }
+                // `&&` and `||` join tests; a lone `;`, `&` or `|` is a syntax error to bash,
+                // which then runs nothing of the line.
+                Some(b'&' | b'|') if self.at(1) == self.at(0) => self.pos += 2,
+                Some(b';' | b'&' | b'|') => {
+                    return Err(Stop::new("a `[[` holds a `;`, `&` or `|`"));
+                }
+                Some(b'(') => {
+                    open += 1;
+                    self.pos += 1;
+                }
+                Some(b')') => {
+                    open = open
+                        .checked_sub(1)
+                        .ok_or_else(|| Stop::new("a `)` in `[[` does not match"))?;
+                    self.pos += 1;
+                }
                 Some(b) if is_meta(b) => self.pos += 1,
                 Some(_) => {
                     if self.peek_reserved() == Some("]]") {
+                        if open > 0 {
+                            return Err(Stop::new("a `(` in `[[` is not closed"));
+                        }
                         self.pos += 2;
                         return Ok(());
                     }

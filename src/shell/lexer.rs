@@ -413,6 +413,12 @@ impl Parser<'_, '_> {
         if !self.out.mentioned && mentions(word.value.as_bytes()) {
             self.out.mentioned = true;
         }
+        // Facts about the whole line, read from every word after quote removal (so a decoded
+        // `$'...'` or a quoted spelling counts too).
+        if !self.out.cf_env && word.value.contains("CLOUDFLARE_ENV") {
+            self.out.cf_env = true;
+        }
+        self.out.versions_in(&word.value);
         Ok(word)
     }
 

@@ -4,7 +4,7 @@
 use super::{
     Assign, Ctx, DATA, Dir, Finding, INTERPRETERS, Inherit, Invocation, MAX_DEPTH, MAX_FINDINGS,
     MAX_VARS, Mode, Parser, Rc, SHELLS, Shell, Spec, Stdin, Word, chdir, excerpt, join, mentions,
-    options, via,
+    options, runner_named, via,
 };
 
 impl Parser<'_, '_> {
@@ -27,6 +27,7 @@ impl Parser<'_, '_> {
             runner: self.inherit.runner,
             cwd: self.st.cwd.clone(),
             shell_level: true,
+            version: None,
         };
         self.resolve(rest, ctx)
     }
@@ -55,6 +56,8 @@ impl Parser<'_, '_> {
                 return Stdin::Data;
             };
             let Some(name) = self.literal(first, "the command name") else {
+                // It may be a package runner running a script.
+                self.out.runs_script = true;
                 return Stdin::Unknown;
             };
             let base = basename(&name).to_ascii_lowercase();
@@ -132,22 +135,37 @@ impl Parser<'_, '_> {
         if let Some(&(_, label)) = SHELLS.iter().find(|(s, _)| *s == base) {
             return Next::Done(self.shell(label, rest, ctx));
         }
+        if matches!(
+            base,
+            "read"
+                | "mapfile"
+                | "readarray"
+                | "getopts"
+                | "let"
+                | "printf"
+                | "declare"
+                | "typeset"
+                | "local"
+                | "readonly"
+                | "export"
+                | "unset"
+        ) {
+            self.names_at_run_time(rest);
+        }
+        if let Some(r) = runner_named(base) {
+            return self.runner(r, rest, ctx);
+        }
         let kind = match base {
-            "npx" => return self.npx(rest, ctx),
-            "pnpx" => return self.dlx(rest, ctx, via::PNPM),
-            "npm" => return self.npm(rest, ctx),
-            "pnpm" => return self.pnpm(rest, ctx),
-            "yarn" => return self.yarn(rest, ctx),
-            "bunx" => return self.bunx(rest, ctx),
-            "bun" => return self.bun(rest, ctx),
             "node" | "nodejs" => self.node(rest, ctx),
             "eval" => {
+                self.out.runs_script = true;
                 if !rest.is_empty() {
                     self.uncertain("`eval` runs text that is only put together at run time");
                 }
                 Stdin::Unknown
             }
             "source" | "." => {
+                self.out.runs_script = true;
                 self.uncertain(format!(
                     "`{base}` runs a file whose commands cannot be seen here"
                 ));
@@ -253,6 +271,7 @@ impl Parser<'_, '_> {
             );
             return;
         }
+        let versions = ctx.version.iter().cloned().collect();
         let invocation = Invocation {
             argv: argv.iter().map(|w| w.value.clone()).collect(),
             assignments: assigns
@@ -277,8 +296,19 @@ impl Parser<'_, '_> {
                 .copied()
                 .collect(),
             unknown_args: ctx.unknown_args,
+            versions,
+            // Filled in for the whole line when the parse ends.
+            cloudflare_env: false,
         };
         self.out.findings.push(Finding::Wrangler(invocation));
+    }
+
+    /// A builtin that sets or removes variables given a word only known at run time (`read
+    /// "$name"`, `export "$v=1"`, `printf -v "$n"`, `declare -n r=$x`) may set `CLOUDFLARE_ENV`.
+    pub(super) fn names_at_run_time(&mut self, args: &[Word]) {
+        if args.iter().any(|w| w.expanded || w.pattern) {
+            self.out.cf_env = true;
+        }
     }
 
     /// `safe-wrangler ARGS`: a guarded wrangler call, unless ARGS start with one of its own verbs.

@@ -32,7 +32,10 @@
 //! - Wrangler named by any path whose base name is `wrangler` (in any case: on macOS `Wrangler`
 //!   finds it too) and the package runners: `npx [options] wrangler[@version]`, `npm exec`/`npm x`
 //!   (with or without `--`), `pnpm exec|dlx|wrangler`, `pnpx`, `yarn exec|dlx|run|wrangler`,
-//!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`.
+//!   `bunx`, `bun x|run|wrangler`, `node <wrangler's script>`, `node_modules/.bin/wrangler`: one
+//!   table of their spellings (`runners.rs`), checked against npm 11 and the pnpm, yarn and bun
+//!   documentation. The wrangler version a runner is asked for ([`Invocation::versions`]) and
+//!   whether the line runs a package.json script ([`Reading::runs_script`]) are reported too.
 //! - `safe-wrangler ...` is reported with `via: "safe-wrangler"` (already guarded), except its own
 //!   verbs ([`crate::core::OWN_VERBS`]), which are not wrangler calls.
 //!
@@ -129,7 +132,7 @@ pub struct Invocation {
     /// the agent's own variables.
     pub env_cleared: bool,
     /// The directory wrangler runs in, from `cd`/`pushd` earlier in the same shell and from
-    /// `env -C`, `sudo -D`, `pnpm -C`, `yarn --cwd`, `npm --prefix`, `bun --cwd`, joined as
+    /// `env -C`, `sudo -D`, `pnpm -C`, `yarn --cwd`, `npm -w DIR`, `bun --cwd`, joined as
     /// written (`app/..`, `~/x`): relative to the agent's directory unless absolute or `~`.
     /// `None`: the agent's directory.
     pub cwd: Option<String>,
@@ -141,6 +144,56 @@ pub struct Invocation {
     /// More words are filled in at run time and cannot be seen: `xargs` appends its input,
     /// `find -exec` and `xargs -I` substitute file names. Decide as if anything could follow.
     pub unknown_args: bool,
+    /// The versions of the wrangler package this call may run, as written: first the one its
+    /// runner resolves (`npx wrangler@3`, `pnpm dlx wrangler@^3.1`, `npx -p wrangler@2
+    /// wrangler`), then every other `wrangler@VERSION` the command line names in any word, after
+    /// quote removal (`npm i wrangler@3 && npx wrangler deploy` runs wrangler 3). Empty: the
+    /// installed wrangler (or whatever the runner finds). A word we cannot read gives its text
+    /// as written (`$V`), which is no version: callers treat anything but 4 as not 4.
+    pub versions: Vec<String>,
+    /// The command line touches `CLOUDFLARE_ENV` somewhere (an assignment, `export`, `unset`,
+    /// `env -u`, `read`, `printf -v`, a `for` variable, an expansion, or a variable-setting
+    /// builtin given a name only known at run time): how the shell sets it for this call is more
+    /// than we follow, so a caller decides with and without it.
+    pub cloudflare_env: bool,
+}
+
+/// Whether a version of the wrangler package, as written after `wrangler@`, is wrangler 4:
+/// `4`, `4.x`, `^4.1`, `~4.2.0`, `=4`, `v4`, or `latest` (today 4.x). Anything else (`3`,
+/// `>=3`, `next`, a tag, a URL, text from an expansion) is not known to be 4.
+#[must_use]
+pub fn is_wrangler_4(spec: &str) -> bool {
+    if spec == "latest" {
+        return true;
+    }
+    let v = spec.trim_start_matches(['^', '~', '=', 'v']);
+    v.strip_prefix('4')
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// The first version of the wrangler package, other than 4, that a call found may run
+/// ([`Invocation::versions`], [`is_wrangler_4`]): the agent hook denies such a line and doctor
+/// names such a script.
+#[must_use]
+pub fn version_other_than_4(findings: &[Finding]) -> Option<String> {
+    findings.iter().find_map(|f| match f {
+        Finding::Wrangler(inv) => inv.versions.iter().find(|v| !is_wrangler_4(v)).cloned(),
+        Finding::Uncertain { .. } => None,
+    })
+}
+
+/// What a command line does, as far as its text tells: the wrangler calls, and the facts about
+/// the whole line that a caller needs besides them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reading {
+    pub findings: Vec<Finding>,
+    /// The line runs a package.json script, or may (the reader cannot tell): `npm run X`,
+    /// `npm test`/`start`/`stop`/`restart`/`install-test` (and npm's aliases and unique
+    /// abbreviations), `pnpm run X`, `pnpm X` for a name that is no pnpm command, `yarn X`
+    /// (yarn runs scripts without `run`), `yarn run X`, `bun run X`, `bun X`; or a runner whose
+    /// verb, or a command whose name, is only known at run time; or text that cannot be parsed.
+    /// Not `pnpm deploy`, `bun test` and the other built-in commands.
+    pub runs_script: bool,
 }
 
 impl Invocation {
@@ -176,34 +229,83 @@ pub enum Finding {
 /// Empty when the text is ordinary work that does not call wrangler.
 #[must_use]
 pub fn find_wrangler(text: &str) -> Vec<Finding> {
+    read(text).findings
+}
+
+/// The package runners' command names (lowercase, also inside `pnpm`, `pnpx`, `bunx`): text that
+/// names none of them, nor wrangler, runs no package.json script we could see.
+const RUNNER_WORDS: &[&[u8]] = &[b"npm", b"npx", b"pnpx", b"yarn", b"bun"];
+
+/// [`find_wrangler`], with the facts about the whole line ([`Reading`]).
+#[must_use]
+pub fn read(text: &str) -> Reading {
     let bytes = text.as_bytes();
     let mentioned = mentions(bytes);
     // `$'\x77rangler'` spells the word without writing it: such text is parsed and the decoded
-    // words are checked.
-    if !mentioned && !bytes.windows(2).any(|w| w == b"$'") {
-        return Vec::new();
+    // words are checked. Text naming a package runner is parsed for its scripts.
+    let plain = if mentioned {
+        Vec::new()
+    } else {
+        dequoted(bytes, true)
+    };
+    let runner = !mentioned
+        && RUNNER_WORDS
+            .iter()
+            .any(|w| plain.windows(w.len()).any(|x| x == *w));
+    if !mentioned && !runner && !bytes.windows(2).any(|w| w == b"$'") {
+        return Reading::default();
     }
     if bytes.len() > MAX_INPUT {
-        if !mentioned {
-            return Vec::new();
-        }
-        return vec![Finding::Uncertain {
-            reason: format!(
-                "the command is longer than {} KiB, too long to read with certainty",
-                MAX_INPUT / 1024
-            ),
-        }];
+        return Reading {
+            findings: if mentioned {
+                vec![Finding::Uncertain {
+                    reason: format!(
+                        "the command is longer than {} KiB, too long to read with certainty",
+                        MAX_INPUT / 1024
+                    ),
+                }]
+            } else {
+                Vec::new()
+            },
+            runs_script: true,
+        };
     }
     let mut out = Out {
         mentioned,
         work: bytes.len(),
+        cf_env: contains(&dequoted(bytes, false), b"CLOUDFLARE_ENV"),
         ..Out::default()
     };
     let mut parser = Parser::new(bytes, 0, &mut out, Shell::new(), Inherit::default());
     if let Err(Stop(reason)) = parser.parse_list(End::Eof) {
+        parser.out.runs_script = true;
         parser.uncertain(reason);
     }
     out.finish()
+}
+
+/// `text` without quote characters, backslashes and line continuations (optionally lowercased):
+/// every spelling of a word the shell would join (`CLOUDFLARE_""ENV`, `n\pm`) is whole in it.
+fn dequoted(text: &[u8], lower: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut after_backslash = false;
+    for &b in text {
+        if b == b'\\' {
+            after_backslash = true;
+            continue;
+        }
+        let continuation = after_backslash && b == b'\n';
+        after_backslash = false;
+        if continuation || b == b'\'' || b == b'"' {
+            continue;
+        }
+        out.push(if lower { b.to_ascii_lowercase() } else { b });
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether `text` mentions wrangler: case-insensitively, skipping quotes, backslashes and line
@@ -238,6 +340,7 @@ fn mentions(text: &[u8]) -> bool {
 
 /// What the whole parse collects: findings, and whether the text mentions wrangler at all.
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per fact about the whole line
 struct Out {
     findings: Vec<Finding>,
     reasons: HashSet<String>,
@@ -247,6 +350,12 @@ struct Out {
     wrote: bool,
     /// A script ran whose commands cannot be seen (`bash run.sh`, `./run.sh`, `python x.py`).
     ran_script: bool,
+    /// [`Reading::runs_script`].
+    runs_script: bool,
+    /// [`Invocation::cloudflare_env`].
+    cf_env: bool,
+    /// Every `wrangler@VERSION` named in a word, distinct, in order (`?` once past the limit).
+    versions: Vec<String>,
 }
 
 impl Out {
@@ -256,8 +365,33 @@ impl Out {
         }
     }
 
+    /// Records the `wrangler@VERSION`s in a word (after quote removal, any case).
+    fn versions_in(&mut self, value: &str) {
+        let lower = value.to_ascii_lowercase();
+        for (i, m) in lower.match_indices("wrangler@") {
+            let spec: String = value
+                .get(i + m.len()..)
+                .unwrap_or_default()
+                .chars()
+                .take_while(|c| {
+                    !c.is_whitespace() && !matches!(c, '"' | '\'' | ';' | '&' | '|' | ')')
+                })
+                .collect();
+            if self.versions.contains(&spec) {
+                continue;
+            }
+            if self.versions.len() >= MAX_VARS {
+                if !self.versions.iter().any(|v| v == "?") {
+                    self.versions.push("?".to_owned());
+                }
+                return;
+            }
+            self.versions.push(spec);
+        }
+    }
+
     /// Uncertain findings only count when the text mentions wrangler.
-    fn finish(mut self) -> Vec<Finding> {
+    fn finish(mut self) -> Reading {
         if self.wrote && self.ran_script {
             self.uncertain(
                 "the command writes a file that mentions wrangler and runs a script that cannot be \
@@ -265,13 +399,28 @@ impl Out {
                     .to_owned(),
             );
         }
-        if self.mentioned {
-            return self.findings;
+        for f in &mut self.findings {
+            if let Finding::Wrangler(inv) = f {
+                inv.cloudflare_env = self.cf_env;
+                for v in &self.versions {
+                    if !inv.versions.contains(v) {
+                        inv.versions.push(v.clone());
+                    }
+                }
+            }
         }
-        self.findings
-            .into_iter()
-            .filter(|f| matches!(f, Finding::Wrangler(_)))
-            .collect()
+        let findings = if self.mentioned {
+            self.findings
+        } else {
+            self.findings
+                .into_iter()
+                .filter(|f| matches!(f, Finding::Wrangler(_)))
+                .collect()
+        };
+        Reading {
+            findings,
+            runs_script: self.runs_script,
+        }
     }
 }
 
@@ -407,6 +556,8 @@ struct Ctx {
     cwd: Dir,
     /// The command runs in the shell itself (no wrapper): `cd` and `export` affect the shell.
     shell_level: bool,
+    /// The version of the wrangler package the runner was given (`-p wrangler@2`).
+    version: Option<String>,
 }
 
 /// How a command treats its standard input.
@@ -423,12 +574,14 @@ enum Stdin {
 mod grammar;
 mod lexer;
 mod meaning;
+#[cfg(test)]
+mod oracle;
 mod runners;
 mod tables;
 
 use lexer::{CLOSERS, Doc, End, Mode, Tok, Word, WordBuf, excerpt, is_meta};
 use meaning::{Next, Wr, basename, node_runs_wrangler, wranglerish};
-use runners::{Spec, chdir, options};
+use runners::{Spec, chdir, options, runner_named};
 use tables::{BUN_DATA, DATA, INTERPRETERS, NPM_DATA, PNPM_DATA, SCRIPT_VERBS, SHELLS, YARN_DATA};
 
 struct Parser<'s, 'o> {
@@ -547,7 +700,8 @@ mod tests {
         ("npm exec wrangler whoami", "npm exec(whoami)"),
         ("npm x -- wrangler deploy --dry-run", "npm exec(deploy --dry-run)"),
         ("npm exec wrangler -- deploy --dry-run", "npm exec(deploy --dry-run)"),
-        ("npm --prefix web exec -- wrangler types", "npm exec(types) @web"),
+        // npm runs exec's command in the current directory, whatever --prefix says (npm 11).
+        ("npm --prefix web exec -- wrangler types", "npm exec(types)"),
         ("pnpm exec wrangler types", "pnpm(types)"),
         ("pnpm dlx wrangler deploy", "pnpm(deploy)"),
         ("pnpm wrangler dev", "pnpm(dev)"),
@@ -631,11 +785,189 @@ mod tests {
         ("cd a && cd b && cd - && wrangler deploy", "direct(deploy) @a"),
         ("FOO=1; sudo wrangler deploy", "sudo/direct(deploy) FOO=1"),
         ("xargs -I {} wrangler r2 object put b/{} --file {} < files.txt", "xargs/direct(r2 object put b/{} --file {}) +…"),
+        ("time; wrangler deploy", "direct(deploy)"),
+        ("wrangler whoami && !", "direct(whoami)"),
+        ("[[ ( -n x ) || -z y ]] && wrangler whoami", "direct(whoami)"),
     ];
 
     #[test]
     fn ordinary_calls() {
         check(ORDINARY);
+    }
+
+    /// The package runners' spellings, checked against npm 11 and the pnpm, yarn and bun docs
+    /// (`runners.rs`).
+    #[rustfmt::skip]
+    const RUNNER_SPELLINGS: &[(&str, &str)] = &[
+        // npm reads the options before its verb: `-c` there runs its text.
+        ("npm -c 'wrangler deploy' exec", "npm exec -c/npm exec(deploy)"),
+        ("npm --call='wrangler deploy' x", "npm exec -c/npm exec(deploy)"),
+        ("npm --package=wrangler@3 exec -- wrangler deploy", "npm exec(deploy)"),
+        // npm's aliases and unique abbreviations of its verbs.
+        ("npm exe -- wrangler deploy", "npm exec(deploy)"),
+        ("npm ex -- wrangler deploy", "?"),
+        ("npm runScript wrangler", "?"),
+        ("npm tes", ""),
+        ("npm isntall wrangler@3", ""),
+        // `--prefix` does not move npx either; `-w DIR` does.
+        ("npx --prefix web wrangler deploy", "npx(deploy)"),
+        ("npx -w web/api wrangler deploy", "npx(deploy) @web/api"),
+        ("npx -w api wrangler deploy", "?"),
+        ("npx --allow-scripts esbuild wrangler deploy", "npx(deploy)"),
+        // pnpm takes exec's and dlx's options before the verb.
+        ("pnpm -c exec 'wrangler deploy'", "pnpm exec -c/pnpm(deploy)"),
+        ("pnpm --package=wrangler -c dlx 'wrangler deploy'", "pnpm dlx -c/pnpm(deploy)"),
+        ("pnpm --package wrangler@3 dlx wrangler deploy", "pnpm(deploy)"),
+        ("pnpm -rc exec 'wrangler deploy'", "?"),
+        ("pnpm deploy", ""),
+        ("pnpm deploy wrangler", ""),
+        // yarn exec runs shell text.
+        ("yarn exec 'wrangler deploy'", "yarn exec/yarn(deploy)"),
+        ("yarn exec 'tsc && wrangler deploy' --dry-run", "yarn exec/yarn(deploy --dry-run)"),
+        ("yarn exec wrangler tail", "yarn(tail)"),
+        ("yarn workspace api run wrangler deploy", "?"),
+        ("bun x wrangler@3 deploy", "bunx(deploy)"),
+        ("bunx -p wrangler@2 wrangler deploy", "bunx(deploy)"),
+        ("bun --cwd api run wrangler deploy", "bun(deploy) @api"),
+        ("bun exec 'wrangler deploy'", "bun exec/bun(deploy)"),
+        ("bun test wrangler", ""),
+    ];
+
+    #[test]
+    fn runner_spellings() {
+        check(RUNNER_SPELLINGS);
+    }
+
+    /// The facts a hook needs besides the calls: the wrangler versions a call may run, whether
+    /// the line touches `CLOUDFLARE_ENV`, whether it runs a package.json script.
+    #[test]
+    #[allow(clippy::too_many_lines)] // three tables
+    fn line_facts() {
+        let versions = |text: &str| -> Vec<String> {
+            read(text)
+                .findings
+                .iter()
+                .find_map(|f| match f {
+                    Finding::Wrangler(i) => Some(i.versions.clone()),
+                    Finding::Uncertain { .. } => None,
+                })
+                .unwrap_or_else(|| panic!("{text:?}: no call"))
+        };
+        for (text, want) in [
+            ("npx wrangler@3 deploy", &["3"][..]),
+            ("pnpm dlx wrangler@^3.1 deploy", &["^3.1"]),
+            ("npx -p wrangler@2 wrangler deploy", &["2"]),
+            ("bunx wrangler@latest", &["latest"]),
+            ("npx 'wrangler@3' deploy", &["3"]),
+            ("npx wr''angler@3 deploy", &["3"]),
+            ("npx \\wrangler@3 deploy", &["3"]),
+            ("npx $'wrangler@\\x33' deploy", &["3"]),
+            ("npx npm:wrangler@3.1 deploy", &["3.1"]),
+            ("npx @cloudflare/wrangler@1 publish", &["1"]),
+            ("npm i wrangler@3 && npx wrangler deploy", &["3"]),
+            (
+                "npx -p wrangler@4 wrangler deploy; npx wrangler@3 whoami",
+                &["4", "3"],
+            ),
+            ("npx -p \"$PKG\" wrangler deploy", &["$PKG"]),
+            ("npx wrangler deploy", &[]),
+            ("wrangler deploy", &[]),
+        ] {
+            assert_eq!(versions(text), want, "{text:?}");
+        }
+        for (spec, four) in [
+            ("4", true),
+            ("4.1.0", true),
+            ("^4.2", true),
+            ("~4", true),
+            ("=4", true),
+            ("v4", true),
+            ("4.x", true),
+            ("latest", true),
+            ("3", false),
+            ("40", false),
+            ("^3.1", false),
+            (">=4", false),
+            ("next", false),
+            ("$V", false),
+            ("", false),
+            ("?", false),
+        ] {
+            assert_eq!(is_wrangler_4(spec), four, "{spec:?}");
+        }
+
+        let touches = |text: &str| {
+            read(text)
+                .findings
+                .iter()
+                .any(|f| matches!(f, Finding::Wrangler(i) if i.cloudflare_env))
+        };
+        for text in [
+            "export CLOUDFLARE_ENV=production; wrangler deploy",
+            "read CLOUDFLARE_ENV <<< x; wrangler deploy",
+            "CLOUDFLARE_ENV=staging wrangler deploy",
+            "unset CLOUDFLARE_ENV; wrangler deploy",
+            "env -u CLOUDFLARE_ENV wrangler deploy",
+            "printf -v CLOUDFLARE_ENV production; wrangler deploy",
+            "for CLOUDFLARE_ENV in production; do wrangler deploy; done",
+            "read CLOUDFLARE_\"\"ENV <<< x; wrangler deploy",
+            "read $'CLOUDFLARE_\\x45NV' <<< x; wrangler deploy",
+            "n=CLOUDFLARE_ENV; read $n <<< x; wrangler deploy",
+            "read \"$name\" <<< x; wrangler deploy",
+            "declare -n r=\"$v\"; r=production; wrangler deploy",
+            "(( CLOUDFLARE_ENV = 1 )); wrangler deploy",
+            "wrangler deploy # CLOUDFLARE_ENV",
+        ] {
+            assert!(touches(text), "{text:?}");
+        }
+        for text in [
+            "wrangler deploy",
+            "export A=1; wrangler deploy --env staging",
+        ] {
+            assert!(!touches(text), "{text:?}");
+        }
+
+        for text in [
+            "npm run deploy",
+            "npm run-script deploy",
+            "npm test",
+            "npm t",
+            "npm tes",
+            "npm it",
+            "npm --prefix web run deploy",
+            "yarn deploy",
+            "yarn run deploy",
+            "yarn workspace api deploy",
+            "bun run deploy",
+            "bun deploy",
+            "pnpm start",
+            "pnpm build",
+            "pnpm -r run build",
+            "cd app && npm run deploy",
+            "sudo -E npm run deploy",
+            "bash -c 'npm run deploy'",
+            "npm $verb deploy",
+            "eval npm run deploy",
+            "n''pm run deploy",
+            "echo ( npm run deploy",
+        ] {
+            assert!(read(text).runs_script, "{text:?}");
+        }
+        for text in [
+            "npm install",
+            "npm ci",
+            "npx wrangler deploy",
+            "pnpm deploy",
+            "pnpm dlx create-vue",
+            "bun test",
+            "bun install",
+            "yarn add wrangler",
+            "echo npm run deploy",
+            "git commit -m 'npm run deploy'",
+            "ls -la",
+        ] {
+            assert!(!read(text).runs_script, "{text:?}");
+        }
     }
 
     /// Ordinary work that does not call wrangler, even when it names it: no findings at all.
@@ -769,6 +1101,16 @@ mod tests {
         ("cat > run.sh <<'EOF'\nnpx wrangler deploy\nEOF\nbash run.sh", "?"),
         ("echo 'wrangler deploy' > d.sh && chmod +x d.sh && ./d.sh", "?"),
         ("printf 'wrangler deploy' > d.py; python3 d.py", "?"),
+        // Found by the `bash -n` oracle (oracle.rs): bash runs nothing of these lines.
+        ("cat | ! wrangler deploy", "?"),
+        ("[[ -n x ; ]] && wrangler deploy", "?"),
+        ("[[ ( -n x ]] && wrangler deploy", "?"),
+        ("[[ -n x ) ]] && wrangler deploy", "?"),
+        ("! && wrangler deploy", "?"),
+        // Seen as no call before the runners were one table (npm 11; pnpm and yarn docs).
+        ("npm -c 'wrangler deploy' exec", "npm exec -c/npm exec(deploy)"),
+        ("pnpm --package=wrangler -c dlx 'wrangler deploy'", "pnpm dlx -c/pnpm(deploy)"),
+        ("yarn exec 'wrangler deploy'", "yarn exec/yarn(deploy)"),
     ];
 
     #[test]
@@ -870,7 +1212,7 @@ mod tests {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
 
-    const ALPHABET: &[&str] = &[
+    pub(super) const ALPHABET: &[&str] = &[
         ";", "&&", "||", "|", "&", "\n", "(", ")", "{", "}", "$(", "`", "'", "\"", "$", "\\", " ",
         " ", "  ", "wrangler", "npx", "bash", "-c", "cd", "echo", "#", "<<", "EOF", "=", "x", "${",
         "$'", "\\x77", "((", "))", "<(", "sudo", "env", "xargs", "if", "then", "fi", "do", "done",

@@ -232,6 +232,29 @@ pub fn calls_wrangler(command: &str) -> bool {
         })
 }
 
+/// The scripts that ask a package runner for a wrangler other than 4 (`npx wrangler@3`), which
+/// it fetches outside `node_modules/.bin`, where `protect` does not reach (the agent hook denies
+/// such a line on the same fact); each is added to `details`.
+fn other_versions(
+    shown_package: &str,
+    scripts: &[(String, String)],
+    details: &mut Vec<String>,
+) -> usize {
+    let mut count = 0;
+    for (name, cmd) in scripts {
+        if let Some(version) = crate::shell::version_other_than_4(&crate::shell::read(cmd).findings)
+        {
+            count += 1;
+            details.push(format!(
+                "{shown_package}: scripts.{} runs wrangler@{}, not wrangler 4: a package runner fetches it outside node_modules/.bin, unguarded",
+                shown(name),
+                shown(&version)
+            ));
+        }
+    }
+    count
+}
+
 /// `npm-scripts`: no package.json script calls wrangler directly, unless the project is
 /// protected (`node_modules/.bin/wrangler` leads to safe-wrangler, so they are guarded anyway).
 #[must_use]
@@ -281,6 +304,7 @@ pub fn npm_scripts(package: Option<&Package>, bin: &LocalBin) -> Check {
             shown(name)
         ));
     }
+    let pinned = other_versions(&package.shown, scripts, &mut details);
     let count = plural(direct.len(), "script calls", "scripts call");
     match bin {
         _ if direct.is_empty() => {
@@ -296,6 +320,16 @@ pub fn npm_scripts(package: Option<&Package>, bin: &LocalBin) -> Check {
             )
             .details(details)
         }
+        LocalBin::SafeWrangler(_) if pinned > 0 => Check::new(
+            ID,
+            Status::Fail,
+            format!(
+                "{} wrangler at a version other than 4, fetched outside the protected node_modules/.bin",
+                plural(pinned, "script runs", "scripts run")
+            ),
+        )
+        .fix("run wrangler 4 in those scripts (`wrangler@4`, or the installed wrangler), or call safe-wrangler there")
+        .details(details),
         LocalBin::SafeWrangler(_) => Check::new(
             ID,
             Status::Ok,
@@ -1677,6 +1711,33 @@ mod tests {
         );
         let protected = LocalBin::SafeWrangler("node_modules/.bin/wrangler".into());
         assert_eq!(npm_scripts(Some(&pkg), &protected).status, Status::Ok);
+        // Protection does not reach a wrangler a runner fetches at another version; the same
+        // fact the agent hook denies on (`Invocation::versions`).
+        for (script, version) in [
+            ("npx wrangler@3 deploy", "3"),
+            ("pnpm dlx wrangler@^3.1 deploy", "^3.1"),
+            ("npx -p wrangler@2 wrangler deploy", "2"),
+            ("npx wr''angler@3 deploy", "3"),
+        ] {
+            let pinned = Package {
+                shown: "package.json".into(),
+                scripts: Ok(vec![("old".into(), script.into())]),
+            };
+            let c = npm_scripts(Some(&pinned), &protected);
+            assert_eq!(c.status, Status::Fail, "{script}");
+            assert!(
+                c.details
+                    .iter()
+                    .any(|d| d.contains(&format!("scripts.old runs wrangler@{version},"))),
+                "{script}: {:?}",
+                c.details
+            );
+        }
+        let four = Package {
+            shown: "package.json".into(),
+            scripts: Ok(vec![("ok".into(), "npx wrangler@4 deploy".into())]),
+        };
+        assert_eq!(npm_scripts(Some(&four), &protected).status, Status::Ok);
         let real = LocalBin::Real("node_modules/.bin/wrangler".into());
         assert_eq!(npm_scripts(Some(&pkg), &real).status, Status::Fail);
         let clean = Package {

@@ -27,7 +27,7 @@ use crate::context::Context;
 use crate::context::Env;
 use crate::edge::jsonc::{Dialect, Document, EditError};
 use crate::policy::Decision;
-use crate::shell::{Finding, find_wrangler};
+use crate::shell::{Finding, Reading};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,18 +203,16 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
     if crate::core::grant::makes_grant(command) {
         reasons.push("an agent cannot make a grant: `safe-wrangler grant` is for a human at their terminal (ask the human to run it)".to_owned());
     }
-    let findings = find_wrangler(command);
-    if let Some(reason) = lost_protection_reason(command, &findings, cwd, exe) {
+    let reading = crate::shell::read(command);
+    if let Some(reason) = lost_protection_reason(&reading, cwd, exe) {
         reasons.push(reason);
     }
-    if findings.iter().any(|f| matches!(f, Finding::Wrangler(_)))
-        && let Some(spec) = pinned_other_than_4(command)
-    {
+    if let Some(spec) = crate::shell::version_other_than_4(&reading.findings) {
         reasons.push(format!(
             "the command runs wrangler@{spec}: safe-wrangler knows wrangler 4, and older versions have other defaults (kv, r2 and d1 commands go to production unless --local); use wrangler@4"
         ));
     }
-    for finding in findings {
+    for finding in reading.findings {
         // The line is denied already: the rest of it cannot change that (issue 17).
         if !reasons.is_empty() {
             break;
@@ -250,9 +248,9 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                 }
                 // The shell's own bookkeeping of `CLOUDFLARE_ENV` (export or not, `env -u`, `env
                 // -i`, `read`, `printf -v`, loops) is more than we follow: when the line touches
-                // it, decide with and without it and keep the stricter answer.
+                // it (as the reader says), decide with and without it and keep the stricter answer.
                 let mut candidates = vec![call_env.clone()];
-                if command.contains("CLOUDFLARE_ENV")
+                if inv.cloudflare_env
                     || inv.env_cleared
                     || !inv.unset.is_empty()
                     || call_env.get("CLOUDFLARE_ENV").is_some()
@@ -297,22 +295,13 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
 /// A project whose `node_modules/.bin` lost its protection: `npx wrangler` (any package runner or
 /// a path to the `.bin` entry) and `npm run` / `pnpm run` / `yarn run` reach the real wrangler
 /// unguarded there, whatever the command, so they are denied with the command that fixes it.
-fn lost_protection_reason(
-    command: &str,
-    findings: &[Finding],
-    cwd: &Path,
-    exe: Option<&Path>,
-) -> Option<String> {
-    let runs_bin = findings.iter().any(|f| {
+fn lost_protection_reason(reading: &Reading, cwd: &Path, exe: Option<&Path>) -> Option<String> {
+    let runs_bin = reading.findings.iter().any(|f| {
         matches!(f, Finding::Wrangler(inv) if inv.via != crate::shell::via::DIRECT
             && inv.via != crate::shell::via::SAFE_WRANGLER
             && inv.via != crate::shell::via::NODE)
     });
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let runs_script = words.windows(2).any(|w| {
-        matches!(w[0], "npm" | "pnpm" | "yarn" | "bun") && matches!(w[1], "run" | "run-script")
-    });
-    if !runs_bin && !runs_script {
+    if !runs_bin && !reading.runs_script {
         return None;
     }
     let me = crate::resolve::SelfId::of(&std::fs::canonicalize(exe?).ok()?).ok()?;
@@ -332,21 +321,6 @@ fn expand_tilde(word: &str, home: Option<&str>) -> String {
         }
         _ => word.to_owned(),
     }
-}
-
-/// A `wrangler@<version>` in the text whose version is not 4.x (or `latest`, today 4.x).
-fn pinned_other_than_4(command: &str) -> Option<String> {
-    command.match_indices("wrangler@").find_map(|(i, m)| {
-        let spec: String = command[i + m.len()..]
-            .chars()
-            .take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | ';' | '&' | '|' | ')'))
-            .collect();
-        let ok = spec == "latest"
-            || spec
-                .trim_start_matches(['^', '~', '=', 'v'])
-                .starts_with('4');
-        (!ok).then_some(spec)
-    })
 }
 
 /// Why the core would not run this call for an agent, if it would not: the one refusal renderer's

@@ -273,6 +273,126 @@ fn a_relative_cd_while_cdpath_is_set_is_uncertain() {
     }
 }
 
+/// The versions of wrangler a line runs and whether it touches `CLOUDFLARE_ENV` come from the
+/// shell reader's parse (issue 10), so every spelling the shell joins counts, and where the reader
+/// cannot tell the stricter answer stands.
+#[test]
+fn versions_and_cloudflare_env_are_read_from_the_parse() {
+    let s = Sandbox::new();
+    project(&s);
+    let cwd = s.project().display().to_string();
+    let run = |command: &str| {
+        let out = hook(&s, "claude", &input("claude", command, &cwd));
+        out.assert_code(0);
+        out.stdout().trim().to_owned()
+    };
+    for command in [
+        "wrangler deploy --env staging",
+        "npx wrangler@4 deploy --env staging",
+        "pnpm dlx wrangler@^4.1 deploy --env staging",
+        "bunx wrangler@latest deploy --env staging",
+        "npx -p wrangler@4 wrangler deploy --env staging",
+    ] {
+        assert_eq!(run(command), "", "{command}: staging is a preview");
+    }
+    for (command, needle) in [
+        ("npx wrangler@3 deploy --env staging", "wrangler@3"),
+        (
+            "pnpm dlx wrangler@^3.1 deploy --env staging",
+            "wrangler@^3.1",
+        ),
+        (
+            "npx -p wrangler@2 wrangler deploy --env staging",
+            "wrangler@2",
+        ),
+        ("bunx wrangler@next deploy --env staging", "wrangler@next"),
+        ("npx 'wrangler@3' deploy --env staging", "wrangler@3"),
+        // The shell joins these; a search of the text does not.
+        ("npx wr''angler@3 deploy --env staging", "wrangler@3"),
+        ("npx \\wrangler@3 deploy --env staging", "wrangler@3"),
+        (
+            "npm i -D wrangler@3 && npx wrangler deploy --env staging",
+            "wrangler@3",
+        ),
+        (
+            "npx -p \"$PKG\" wrangler deploy --env staging",
+            "wrangler@$PKG",
+        ),
+        (
+            "export CLOUDFLARE_ENV=production; wrangler deploy",
+            "production",
+        ),
+        (
+            "export CLOUDFLARE_ENV=staging; read CLOUDFLARE_\"\"ENV <<< production; wrangler deploy",
+            "production",
+        ),
+        (
+            "export CLOUDFLARE_ENV=staging; n=CLOUDFLARE_ENV; read $n <<< production; wrangler deploy",
+            "production",
+        ),
+        (
+            "read CLOUDFLARE_ENV <<< staging; wrangler deploy",
+            "production",
+        ),
+        (
+            "for CLOUDFLARE_ENV in staging; do wrangler deploy; done",
+            "production",
+        ),
+    ] {
+        let out = run(command);
+        assert!(out.contains("\"deny\""), "{command}: {out}");
+        assert!(out.contains(needle), "{command}: {out}");
+    }
+}
+
+/// Spellings of the package runners that ran wrangler unseen before they were one table (issue
+/// 10), checked against npm 11 and the pnpm and yarn docs: npm and pnpm read options before the
+/// verb, yarn exec runs shell text, and npx runs in the current directory whatever `--prefix`
+/// says (here the current project's staging deploys the production Worker; web's is a preview).
+#[test]
+fn runner_spellings_that_hid_a_call_are_denied() {
+    let s = Sandbox::new();
+    fs::write(
+        s.project().join("wrangler.toml"),
+        "name = \"shop\"\n[env.staging]\nname = \"shop\"\nroutes = []\n",
+    )
+    .unwrap();
+    fs::create_dir_all(s.project().join("web")).unwrap();
+    fs::write(
+        s.project().join("web/wrangler.toml"),
+        "name = \"web\"\n[env.staging]\nroutes = []\n",
+    )
+    .unwrap();
+    let cwd = s.project().display().to_string();
+    for command in [
+        "npm -c 'wrangler deploy --env staging' exec",
+        "pnpm --package=wrangler -c dlx 'wrangler deploy --env staging'",
+        "pnpm -c exec 'wrangler deploy --env staging'",
+        "yarn exec 'wrangler deploy --env staging'",
+        "npx --prefix web wrangler deploy --env staging",
+        "npm exe -- wrangler deploy --env staging",
+    ] {
+        let out = hook(&s, "claude", &input("claude", command, &cwd));
+        out.assert_code(0);
+        assert!(
+            out.stdout().contains("\"deny\"") && out.stdout().contains("production"),
+            "{command}: {}",
+            out.stdout()
+        );
+    }
+    let out = hook(
+        &s,
+        "claude",
+        &input(
+            "claude",
+            "cd web && npx wrangler deploy --env staging",
+            &cwd,
+        ),
+    );
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "", "web's staging is a preview");
+}
+
 #[test]
 fn a_fifo_named_as_a_file_never_makes_the_hook_wait() {
     let s = Sandbox::new();

@@ -272,11 +272,17 @@ fn npx_safe_wrangler_works_after_npm_installing_the_tarballs() {
         "{check}"
     );
     assert_eq!(check["fix"], "safe-wrangler protect", "{check}");
-    // The agent hook denies npx and npm scripts there, even for read work, with the fix.
+    // The agent hook denies npx and npm scripts there, even for read work, with the fix: every
+    // spelling of a script the shell reader knows (yarn and bun run scripts without `run`).
     for line in [
         "npm run whoami",
         "npx wrangler whoami",
         "cd . && pnpm run deploy",
+        "npm test",
+        "yarn deploy",
+        "bun run deploy",
+        "npm --prefix . run whoami",
+        "n''pm run whoami",
     ] {
         let (code, stdout) = p.hook(line);
         assert_eq!(code, Some(0), "{line}: {stdout}");
@@ -287,7 +293,7 @@ fn npx_safe_wrangler_works_after_npm_installing_the_tarballs() {
             "{line}: {stdout}"
         );
     }
-    let (code, stdout) = p.hook("wrangler whoami && npm test");
+    let (code, stdout) = p.hook("wrangler whoami && npm ls && pnpm deploy --help");
     assert_eq!(
         (code, stdout.as_str()),
         (Some(0), ""),

@@ -570,3 +570,163 @@ mod tests {
         );
     }
 }
+
+/// Property tests: fixed seed, bounded cases, no regression files.
+#[cfg(test)]
+mod props {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+
+    use super::parse;
+
+    fn runner(cases: u32) -> TestRunner {
+        TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            rng_seed: RngSeed::Fixed(0xa5_9f),
+            ..Config::default()
+        })
+    }
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    const TOKENS: &[&str] = &[
+        "deploy",
+        "d1",
+        "migrations",
+        "apply",
+        "kv",
+        "key",
+        "put",
+        "--env",
+        "-e",
+        "--env=",
+        "-eproduction",
+        "--",
+        "-",
+        "--config",
+        "-c",
+        "--dry-run",
+        "--no-dry-run",
+        "--dryRun",
+        "--local",
+        "--remote=false",
+        "-x",
+        "-yd",
+        "--var",
+        "A:b",
+        "--env-file",
+        "=",
+        "",
+        "production",
+        "versions",
+        "upload",
+        "pages",
+        "--help",
+        "-h",
+        "é",
+        "--é",
+        "-é",
+        "\u{202e}",
+    ];
+
+    fn word() -> impl Strategy<Value = OsString> {
+        prop_oneof![
+            prop::sample::select(TOKENS).prop_map(OsString::from),
+            any::<String>().prop_map(OsString::from),
+            prop::collection::vec(any::<u8>(), 0..6).prop_map(OsString::from_vec),
+        ]
+    }
+
+    /// Any argv: parsed without a panic, deterministically.
+    #[test]
+    fn any_argv_parses() {
+        runner(3000)
+            .run(&prop::collection::vec(word(), 0..12), |args| {
+                let a = parse(&args);
+                let b = parse(&args);
+                prop_assert_eq!(&a.path, &b.path);
+                prop_assert_eq!(&a.problems, &b.problems);
+                prop_assert_eq!(&a.flags, &b.flags);
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Command lines whose reading is known.
+    const LINES: &[&[&str]] = &[
+        &["deploy"],
+        &["whoami"],
+        &["versions", "upload"],
+        &["d1", "migrations", "apply", "DB", "--remote"],
+        &["kv", "key", "put", "k", "v", "--binding", "KV"],
+        &["r2", "object", "get", "b/k"],
+        &["pages", "deploy", "dist", "--branch", "main"],
+        &["tail", "shop"],
+    ];
+
+    /// Global flags that never change which command runs, each with its value.
+    const SAFE: &[&[&str]] = &[
+        &["--config", "wrangler.toml"],
+        &["--cwd", "app"],
+        &["--env", "staging"],
+        &["--profile", "p"],
+    ];
+
+    /// Adding known global flags (before or after the command, in any order, each once) keeps the
+    /// command, its positionals and its problems, and reads each flag's value; an unknown flag
+    /// always adds a problem (the call is then read as unknown, never as something milder).
+    #[test]
+    fn known_global_flags_keep_the_reading_and_unknown_ones_fail_closed() {
+        let strategy = (
+            prop::sample::select(LINES),
+            prop::sample::subsequence(SAFE, 0..=SAFE.len()).prop_shuffle(),
+            any::<bool>(),
+            any::<bool>(),
+            "[a-z]{1,8}",
+        );
+        runner(1500)
+            .run(&strategy, |(line, flags, before, equals, unknown)| {
+                let base = parse(&os(line));
+                let mut words: Vec<String> = Vec::new();
+                for f in &flags {
+                    if equals && f[0].starts_with("--") {
+                        words.push(format!("{}={}", f[0], f[1]));
+                    } else {
+                        words.extend(f.iter().map(|s| (*s).to_owned()));
+                    }
+                }
+                let all: Vec<String> = if before {
+                    words
+                        .iter()
+                        .cloned()
+                        .chain(line.iter().map(|s| (*s).to_owned()))
+                        .collect()
+                } else {
+                    line.iter()
+                        .map(|s| (*s).to_owned())
+                        .chain(words.iter().cloned())
+                        .collect()
+                };
+                let args: Vec<OsString> = all.iter().map(OsString::from).collect();
+                let got = parse(&args);
+                prop_assert_eq!(&got.path, &base.path, "{:?}", all);
+                prop_assert_eq!(&got.positionals, &base.positionals, "{:?}", all);
+                prop_assert_eq!(&got.problems, &base.problems, "{:?}", all);
+                for f in &flags {
+                    let name = f[0].trim_start_matches('-');
+                    prop_assert_eq!(got.value(name), Some(f[1]), "{:?}", all);
+                }
+                let mut odd = args.clone();
+                odd.insert(odd.len().min(1), OsString::from(format!("--zz-{unknown}")));
+                prop_assert!(!parse(&odd).problems.is_empty(), "{:?}", odd);
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
