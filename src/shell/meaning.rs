@@ -68,7 +68,8 @@ impl Parser<'_, '_> {
                     } else {
                         ctx.runner.unwrap_or(via::DIRECT)
                     };
-                    self.report(&ctx, via, rest);
+                    let program = (via == via::PATH).then(|| name.clone());
+                    self.report(&ctx, via, program, rest);
                     Next::Done(Stdin::Data)
                 }
                 "safe-wrangler" => {
@@ -226,7 +227,13 @@ impl Parser<'_, '_> {
     }
 
     /// A wrangler call: checks what cannot be known, then records it.
-    pub(super) fn report(&mut self, ctx: &Ctx, via: &'static str, argv: &[Word]) {
+    pub(super) fn report(
+        &mut self,
+        ctx: &Ctx,
+        via: &'static str,
+        program: Option<String>,
+        argv: &[Word],
+    ) {
         if self.out.findings.len() >= MAX_FINDINGS {
             self.uncertain(format!(
                 "the command makes more than {MAX_FINDINGS} wrangler calls"
@@ -288,6 +295,7 @@ impl Parser<'_, '_> {
             env_cleared: ctx.env_cleared,
             cwd,
             via,
+            program,
             wrappers: self
                 .inherit
                 .wrappers
@@ -319,7 +327,7 @@ impl Parser<'_, '_> {
         {
             return;
         }
-        self.report(ctx, via::SAFE_WRANGLER, args);
+        self.report(ctx, via::SAFE_WRANGLER, None, args);
     }
 
     /// A command we do not know: uncertain when it is given a word that looks like wrangler or
@@ -706,7 +714,7 @@ impl Parser<'_, '_> {
         }
         let args = rest.get(i + 1..).unwrap_or_default();
         if node_runs_wrangler(&name) {
-            self.report(ctx, via::NODE, args);
+            self.report(ctx, via::NODE, Some(name), args);
             Stdin::Data
         } else {
             self.out.ran_script = true;

@@ -138,6 +138,10 @@ pub struct Invocation {
     pub cwd: Option<String>,
     /// How wrangler is reached: one of the [`via`] constants.
     pub via: &'static str,
+    /// The program as written when it is a path (`via` [`via::PATH`]: `/usr/local/bin/wrangler`,
+    /// `./node_modules/.bin/wrangler`) or node's script ([`via::NODE`]): what runs, unless it leads
+    /// to safe-wrangler, is the real wrangler, unguarded.
+    pub program: Option<String>,
     /// What the call is wrapped in, outermost first: `sudo`, `env`, `timeout`, `xargs`,
     /// `bash -c`, `find -exec`, `watch`, ...
     pub wrappers: Vec<&'static str>,

@@ -747,7 +747,7 @@ impl Parser<'_, '_> {
                 if let Some(v) = wrangler_version(&name) {
                     ctx.version = Some(v);
                 }
-                self.report(ctx, runner, args);
+                self.report(ctx, runner, None, args);
             }
             Some(Wr::Safe) => self.safe_wrangler(ctx, args),
             None if shell_like => {
@@ -820,7 +820,7 @@ impl Parser<'_, '_> {
             && !w.pattern
             && node_runs_wrangler(&w.value)
         {
-            self.report(ctx, via::BUN, words.get(i + 1..).unwrap_or_default());
+            self.report(ctx, via::BUN, None, words.get(i + 1..).unwrap_or_default());
             return Next::Done(Stdin::Data);
         }
         self.runner_operand(words, i, ctx, via::BUN, false)

@@ -27,7 +27,7 @@ use crate::context::Context;
 use crate::context::Env;
 use crate::edge::jsonc::{Dialect, Document, EditError};
 use crate::policy::Decision;
-use crate::shell::{Finding, Reading};
+use crate::shell::{Finding, Invocation, Reading};
 
 /// The agents we speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,23 +222,8 @@ pub fn judge(agent: Agent, command: &str, env: &Env, cwd: &Path, exe: Option<&Pa
                 "cannot tell what this command line does with wrangler ({reason}); run wrangler as a plain command so it can be checked"
             )),
             Finding::Wrangler(inv) => {
-                if let Some(name) = inv.credentials().first() {
-                    reasons.push(format!(
-                        "a Cloudflare credential is assigned on the command line ({name}); wrangler must use the OAuth login or CI's own token, never one passed by an agent"
-                    ));
-                    continue;
-                }
-                if let Some((name, _)) = inv.assignments.iter().find(|(k, _)| ENDPOINT_VARS.contains(&k.as_str())) {
-                    reasons.push(format!(
-                        "{name} is set on the command line: it sends wrangler's requests, with the human's OAuth login, to another server"
-                    ));
-                    continue;
-                }
-                if inv.unknown_args {
-                    reasons.push(format!(
-                        "wrangler's arguments are filled in at run time ({}), so what it would do cannot be checked; run each wrangler command as a plain command",
-                        inv.wrappers.join(", ")
-                    ));
+                if let Some(reason) = line_problem(&inv, env, cwd, exe) {
+                    reasons.push(reason);
                     continue;
                 }
                 let mut call_env = if inv.env_cleared { Env::default() } else { env.clone() };
@@ -310,6 +295,66 @@ fn lost_protection_reason(reading: &Reading, cwd: &Path, exe: Option<&Path>) -> 
         "{} lost its protection (a single-package install such as `npm i wrangler@x` put wrangler's own link back), so npx and package.json scripts reach the real wrangler unguarded; run `safe-wrangler protect` first",
         crate::display::escape(&bin.join("wrangler").display().to_string())
     ))
+}
+
+/// What makes a wrangler call on the line wrong whatever the core would decide: a credential or
+/// an endpoint given on the line, arguments only known at run time, or the real wrangler run by
+/// its path.
+fn line_problem(inv: &Invocation, env: &Env, cwd: &Path, exe: Option<&Path>) -> Option<String> {
+    if let Some(name) = inv.credentials().first() {
+        return Some(format!(
+            "a Cloudflare credential is assigned on the command line ({name}); wrangler must use the OAuth login or CI's own token, never one passed by an agent"
+        ));
+    }
+    if let Some((name, _)) = inv
+        .assignments
+        .iter()
+        .find(|(k, _)| ENDPOINT_VARS.contains(&k.as_str()))
+    {
+        return Some(format!(
+            "{name} is set on the command line: it sends wrangler's requests, with the human's OAuth login, to another server"
+        ));
+    }
+    if inv.unknown_args {
+        return Some(format!(
+            "wrangler's arguments are filled in at run time ({}), so what it would do cannot be checked; run each wrangler command as a plain command",
+            inv.wrappers.join(", ")
+        ));
+    }
+    if let Some(program) = &inv.program
+        && !leads_to_me(program, inv.via, inv.cwd.as_deref(), env, cwd, exe)
+    {
+        return Some(format!(
+            "the command runs wrangler by its path ({program}), not through safe-wrangler, so nothing keeps credentials away from it or asks before production work; run it as plain `wrangler` (the guarded one on PATH)"
+        ));
+    }
+    None
+}
+
+/// Whether a wrangler run by its path (`/usr/local/bin/wrangler`, `./node_modules/.bin/wrangler`)
+/// is safe-wrangler: the path, from the directory the call runs in, is this very program (a
+/// protected `.bin` entry, the shim). node's script never is; anything we cannot inspect is not.
+fn leads_to_me(
+    program: &str,
+    via: &str,
+    dir: Option<&str>,
+    env: &Env,
+    cwd: &Path,
+    exe: Option<&Path>,
+) -> bool {
+    if via != crate::shell::via::PATH {
+        return false;
+    }
+    let home = env.str("HOME");
+    let dir = dir.map_or_else(|| cwd.to_path_buf(), |d| cwd.join(expand_tilde(d, home)));
+    let path = dir.join(expand_tilde(program, home));
+    let Some(me) = exe
+        .and_then(|e| std::fs::canonicalize(e).ok())
+        .and_then(|e| crate::resolve::SelfId::of(&e).ok())
+    else {
+        return false;
+    };
+    std::fs::metadata(&path).is_ok_and(|m| m.is_file()) && me.is_me(&path)
 }
 
 /// `~` or `~/...` at the start of a word, as the shell expands it (with `HOME`; kept as written

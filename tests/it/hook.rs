@@ -202,6 +202,58 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
 
 /// bash's `cd` looks a relative directory up in CDPATH first: `CDPATH=/x cd sub` may enter
 /// `/x/sub`, a production project, while the hook would read `./sub` (found in review).
+/// wrangler run by its path is the real wrangler, unguarded (the project's `.env` token reaches
+/// it, nobody is asked), unless the path leads to safe-wrangler itself (the shim, a protected
+/// `node_modules/.bin` entry): every agent's hook denies the first and decides the second as usual.
+#[test]
+fn wrangler_by_its_path_is_denied_unless_it_is_safe_wrangler() {
+    let s = Sandbox::new();
+    project(&s);
+    fs::write(
+        s.project().join(".env"),
+        "CLOUDFLARE_API_TOKEN=dummy-token-for-tests\n",
+    )
+    .unwrap();
+    let real = s.real_dir().join("wrangler").display().to_string();
+    crate::util::write_exe(
+        &s.project().join("node_modules/wrangler/bin/wrangler.js"),
+        "#!/usr/bin/env node\n",
+    );
+    fs::create_dir_all(s.project().join("node_modules/.bin")).unwrap();
+    std::os::unix::fs::symlink(
+        crate::util::BIN,
+        s.project().join("node_modules/.bin/wrangler"),
+    )
+    .unwrap();
+    let shim = s.shims().join("wrangler").display().to_string();
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "codex", "gemini", "copilot", "cursor"] {
+        for command in [
+            format!("{real} whoami"),
+            format!("{real} versions upload --env staging"),
+            format!("cd / && {real} whoami"),
+            "node node_modules/wrangler/bin/wrangler.js whoami".to_owned(),
+            "./missing/wrangler whoami".to_owned(),
+        ] {
+            let out = hook(&s, agent, &input(agent, &command, &cwd));
+            let answer = format!("{}{}", out.stdout(), out.stderr());
+            assert!(
+                answer.contains("runs wrangler by its path"),
+                "{agent} {command}: {answer}"
+            );
+        }
+        for command in [
+            format!("{shim} whoami"),
+            "./node_modules/.bin/wrangler whoami".to_owned(),
+            "node_modules/.bin/wrangler deploy --env staging".to_owned(),
+        ] {
+            let out = hook(&s, agent, &input(agent, &command, &cwd));
+            out.assert_code(0);
+            assert_eq!(out.stdout(), "", "{agent} {command}");
+        }
+    }
+}
+
 #[test]
 fn a_relative_cd_while_cdpath_is_set_is_uncertain() {
     let s = Sandbox::new();
