@@ -640,3 +640,243 @@ mod tests {
         assert!(parse_duration("5y").is_err());
     }
 }
+
+/// The lines the writer produces for realistic calls, pinned by snapshots taken from the
+/// hand-built (`json!`) writer before the typed record replaced it: same keys, same order, same
+/// values. Only the call's time and the temp directory are normalised.
+#[cfg(test)]
+mod compat {
+    use super::*;
+    use crate::core::context::{Context, Disk};
+
+    /// A runner's disk: every directory exists, every file reads as the event of a push to acme/shop.
+    struct Runner;
+    impl Disk for Runner {
+        fn read(&self, _: &str) -> Option<Vec<u8>> {
+            Some(br#"{"repository": {"full_name": "acme/shop"}}"#.to_vec())
+        }
+        fn is_dir(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    /// `text` with the leading `"time"` value fixed and the project directory named `<dir>`.
+    fn normalised(text: &str, dir: &Path) -> String {
+        let text = text.replace(&dir.display().to_string(), "<dir>");
+        let prefix = "{\"time\":\"";
+        assert!(text.starts_with(prefix), "{text}");
+        let stamp = &text[prefix.len()..prefix.len() + 20];
+        assert!(parse_rfc3339(stamp).is_some(), "{stamp}");
+        format!("{prefix}<time>{}", &text[prefix.len() + 20..])
+    }
+
+    fn project() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("wrangler.toml"),
+            "name = \"shop\"\nmain = \"src/index.js\"\nroutes = [\"shop.example.com/*\"]\n\n[env.staging]\nname = \"shop-staging\"\n\n[env.production]\nroutes = [\"example.com/*\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("safe-wrangler.json"),
+            r#"{"approved_ci": [{"provider": "github-actions", "repository": "acme/shop", "refs": ["refs/heads/main"], "classes": ["production", "dns"]}]}"#,
+        )
+        .unwrap();
+        dir
+    }
+
+    fn world(dir: &Path, env: &[(&str, &str)]) -> World {
+        let mut all = vec![("HOME", "/nonexistent-home"), ("PATH", "/usr/bin:/bin")];
+        all.extend_from_slice(env);
+        World {
+            argv: Vec::new(),
+            env: all.into_iter().collect(),
+            cwd: dir.to_owned(),
+            exe: None,
+        }
+    }
+
+    fn github(genuine: bool) -> Vec<(&'static str, &'static str)> {
+        let mut env = vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_RUN_ID", "123"),
+            ("CLOUDFLARE_API_TOKEN", "dummy-not-a-token"),
+        ];
+        if genuine {
+            env.extend([
+                ("RUNNER_TEMP", "/runner/tmp"),
+                ("GITHUB_EVENT_PATH", "/e.json"),
+            ]);
+        }
+        env
+    }
+
+    /// A caller's environment, whether a terminal is there, and wrangler's argv.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, bool, Vec<String>);
+
+    /// Every kind of line the wrapper writes for a call, over several callers and commands.
+    pub(super) fn call_lines(dir: &Path) -> Vec<String> {
+        let token = format!("cfut_{}{}", "b".repeat(40), "89abcdef");
+        let cases: Vec<Case> = vec![
+            (vec![("CLAUDECODE", "1")], false, vec!["deploy".into()]),
+            (vec![("CLAUDECODE", "1")], false, vec!["whoami".into()]),
+            (
+                vec![],
+                true,
+                vec!["deploy".into(), "--env".into(), "production".into()],
+            ),
+            (
+                vec![],
+                false,
+                vec!["tail".into(), "--env".into(), "staging".into()],
+            ),
+            (
+                vec![],
+                true,
+                vec![
+                    "deploy".into(),
+                    "--env".into(),
+                    token.clone(),
+                    "--var".into(),
+                    "KEY:hunter2".into(),
+                ],
+            ),
+            (vec![], false, vec!["dev".into()]),
+            (github(true), false, vec!["deploy".into()]),
+            (github(false), false, vec!["deploy".into()]),
+            (github(true), false, vec!["versions".into(), "list".into()]),
+            (
+                vec![("CLAUDECODE", "1")],
+                false,
+                vec![
+                    "d1".into(),
+                    "execute".into(),
+                    "DB".into(),
+                    "--remote".into(),
+                ],
+            ),
+        ];
+        let mut lines = Vec::new();
+        for (env, terminal, argv) in cases {
+            let world = world(dir, &env);
+            let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            let (a, _) = crate::evaluate(
+                &world,
+                &args,
+                |env, _| {
+                    let mut c = Context::detect(env, terminal, &Runner);
+                    c.terminal = terminal;
+                    c
+                },
+                false,
+            )
+            .unwrap();
+            let wrangler = Path::new("/usr/lib/node_modules/wrangler/bin/wrangler.js");
+            for (outcome, real) in [
+                ("run", Some(wrangler)),
+                ("refuse", None),
+                ("confirmed", Some(wrangler)),
+                ("declined", Some(wrangler)),
+            ] {
+                lines.push(entry(&a, &world, &args, real, outcome).to_string());
+            }
+            let mut line = entry(&a, &world, &args, Some(wrangler), "interrupted");
+            line["signal"] = "SIGINT".into();
+            lines.push(line.to_string());
+            for ended in [
+                crate::edge::child::Ended::Exited(0),
+                crate::edge::child::Ended::Exited(1),
+                crate::edge::child::Ended::Signaled(15),
+            ] {
+                let finished = crate::edge::child::Finished {
+                    ended,
+                    duration: Duration::from_millis(1234),
+                };
+                let mut line = entry(&a, &world, &args, Some(wrangler), "confirmed");
+                line["result"] = finished.json();
+                lines.push(line.to_string());
+            }
+        }
+        let world = world(dir, &[]);
+        let args: Vec<OsString> = vec!["deploy".into(), "--var".into(), "K:secret".into()];
+        for why in [
+            "safe-wrangler keeps calling itself (nesting depth 8)",
+            "SAFE_WRANGLER_DEPTH is not a number",
+        ] {
+            lines.push(loop_entry(&world, &args, why).to_string());
+        }
+        lines
+    }
+
+    /// The grant events, as `grants::record` appends them.
+    pub(super) fn grant_lines(dir: &Path) -> Vec<String> {
+        let log = dir.join("grant-audit.jsonl");
+        let env: Env = [("SAFE_WRANGLER_LOG", log.to_str().unwrap())]
+            .into_iter()
+            .collect();
+        let token = format!("cfut_{}{}", "b".repeat(40), "89abcdef");
+        let fp = |environment: &str, worker: Option<&str>| crate::core::grant::Fingerprint {
+            project: "/p/wrangler.toml".into(),
+            command: "deploy".into(),
+            class: "production".into(),
+            environment: environment.into(),
+            target: "shop".into(),
+            worker: worker.map(str::to_owned),
+            routes: vec!["example.com/*".into()],
+            ..Default::default()
+        };
+        let grant = |reason: Option<&str>, used: u32, fingerprint| crate::core::grant::Grant {
+            id: "g7k2".into(),
+            owner: "alice".into(),
+            reason: reason.map(str::to_owned),
+            created: 1_795_000_000,
+            expires: 1_795_001_800,
+            uses: 2,
+            used,
+            what: "wrangler deploy --env production".into(),
+            fingerprint,
+        };
+        let cases = [
+            (
+                "grant-created",
+                grant(Some("hotfix #12"), 0, fp("production", Some("shop"))),
+            ),
+            ("grant-used", grant(None, 1, fp("", None))),
+            ("grant-expired", grant(None, 1, fp(&token, Some(&token)))),
+            (
+                "grant-used-up",
+                grant(Some("x"), 2, fp("production", Some("shop"))),
+            ),
+            (
+                "grant-revoked",
+                grant(None, 0, fp("production", Some("shop"))),
+            ),
+        ];
+        for (event, g) in &cases {
+            crate::edge::grants::record(&env, event, g, json!({}));
+        }
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_lines_written_keep_their_shape() {
+        let dir = project();
+        let mut all = call_lines(dir.path());
+        all.extend(grant_lines(dir.path()));
+        let text: Vec<String> = all.iter().map(|l| normalised(l, dir.path())).collect();
+        // No secret reaches the log.
+        assert!(
+            !text
+                .iter()
+                .any(|l| l.contains("hunter2") || l.contains("cfut_"))
+        );
+        insta::assert_snapshot!("audit_lines", text.join("\n"));
+    }
+}
