@@ -1,6 +1,7 @@
 //! The audit log through the built binary: write-ahead lines, redaction, concurrency, an
 //! unwritable log, and `safe-wrangler log`.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -212,4 +213,47 @@ fn origin_ca_keys_and_legacy_tokens_never_reach_the_log() {
     .assert_code(77);
     let raw = fs::read_to_string(s.home().join(".local/state/safe-wrangler/audit.jsonl")).unwrap();
     assert!(!raw.contains(&origin) && !raw.contains(&legacy), "{raw}");
+}
+
+/// Lines written by earlier versions (and some damaged or from a later one), as a user's log
+/// holds them.
+const PREVIOUS: &str = include_str!("../fixtures/audit/previous.jsonl");
+
+/// `log` with `args` over a log holding `text`: stdout, then stderr with the log's path named
+/// `<log>`.
+fn log_over(s: &Sandbox, text: &str, args: &[&str]) -> (String, String) {
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    let out = s.safe(&[&["log"], args].concat()).output();
+    out.assert_code(0);
+    let err = out.stderr().replace(&path.display().to_string(), "<log>");
+    (out.stdout(), err)
+}
+
+#[test]
+fn log_reads_the_lines_of_previous_versions() {
+    let s = Sandbox::new();
+    let mut shown = String::new();
+    for args in [
+        &[][..],
+        &["--class", "read"],
+        &["--class", "production"],
+        &["--since", "3650000d"],
+    ] {
+        let (out, err) = log_over(&s, PREVIOUS, args);
+        let _ = writeln!(shown, "$ log {}\n{out}{err}", args.join(" "));
+    }
+    insta::assert_snapshot!("log_previous_lines", shown);
+    // --json gives the lines that are JSON back byte for byte.
+    let (out, err) = log_over(&s, PREVIOUS, &["--json"]);
+    let readable: Vec<&str> = PREVIOUS
+        .lines()
+        .filter(|l| !l.is_empty() && serde_json::from_str::<serde_json::Value>(l).is_ok())
+        .collect();
+    assert_eq!(out, format!("{}\n", readable.join("\n")));
+    assert_eq!(
+        err,
+        "safe-wrangler: skipped 2 unreadable lines in <log> (torn or not JSON)\n"
+    );
 }
