@@ -303,7 +303,7 @@ impl AuditEntry {
             grant: Some(GrantNote {
                 id: g.id.clone(),
                 owner: g.owner.clone(),
-                reason: g.reason.clone(),
+                reason: g.reason.as_deref().map(redact),
                 what: g.what.clone(),
                 expires: rfc3339(UNIX_EPOCH + Duration::from_secs(g.expires)),
                 uses_left: g.uses_left(),
@@ -481,5 +481,16 @@ mod tests {
             ]
         );
         assert_eq!(AuditEntry::read(&stop.to_json()), Some(stop));
+        // A token typed as a grant's reason is not logged.
+        let token = format!("cfut_{}{}", "b".repeat(40), "89abcdef");
+        let g = Grant {
+            reason: Some(format!("rotate {token}")),
+            ..g
+        };
+        let line = AuditEntry::grant("t".into(), "grant-created", &g).to_json();
+        assert!(
+            !line.contains(&token) && line.contains("rotate <redacted>"),
+            "{line}"
+        );
     }
 }

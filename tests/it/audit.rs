@@ -257,3 +257,101 @@ fn log_reads_the_lines_of_previous_versions() {
         "safe-wrangler: skipped 2 unreadable lines in <log> (torn or not JSON)\n"
     );
 }
+
+#[test]
+fn log_since_and_json_over_old_and_new_lines() {
+    let s = Sandbox::new();
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, PREVIOUS).unwrap();
+    // New lines written by this build after the old ones.
+    s.shim(&["whoami"]).output().assert_code(0);
+    s.shim(&["deploy"]).output().assert_code(77);
+    let text = fs::read_to_string(&path).unwrap();
+    let new: Vec<&str> = text.lines().skip(PREVIOUS.lines().count()).collect();
+    assert_eq!(new.len(), 2, "{text}");
+    let json = |args: &[&str]| {
+        let out = s.safe(&[&["log", "--json"], args].concat()).output();
+        out.assert_code(0);
+        out.stdout()
+    };
+    // A duration: the new lines, and the old ones whose time does not read (as before).
+    let since = json(&["--since", "1h"]);
+    let undated: Vec<&str> = PREVIOUS
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .is_ok_and(|v| v["time"] == "yesterday" || v.get("time").is_none())
+        })
+        .collect();
+    assert_eq!(undated.len(), 3, "{undated:?}");
+    let mut expected: Vec<&str> = undated.clone();
+    expected.extend(&new);
+    let mut got: Vec<&str> = since.lines().collect();
+    got.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(got, expected);
+    // An RFC 3339 time: the old lines from then on, the undated ones and the new ones, in order.
+    let since = json(&["--since", "2026-11-29T07:30:00Z"]);
+    let shown: Vec<serde_json::Value> = since
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let times: Vec<&str> = shown
+        .iter()
+        .map(|v| v["time"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        &times[..6],
+        [
+            "2026-11-29T07:30:00Z",
+            "-",
+            "2026-11-30T06:00:00Z",
+            "2026-11-30T06:30:00Z",
+            "yesterday",
+            "-"
+        ]
+    );
+    assert_eq!(times.len(), 9, "{since}");
+    assert_eq!(&since.lines().skip(7).collect::<Vec<_>>(), &new);
+    // With --class too; the text form reads both.
+    let read = json(&["--since", "2026-11-29T07:30:00Z", "--class", "read"]);
+    assert_eq!(read.lines().count(), 4, "{read}");
+    assert_eq!(read.lines().last(), Some(new[0]));
+    let out = s.safe(&["log", "--since", "2026-11-30T06:00:00Z"]).output();
+    out.assert_code(0);
+    let text = out.stdout();
+    assert!(
+        text.contains("2026-11-30T06:00:00Z  run       read"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with("[agent CURSOR_AGENT; agent]  wrangler deploy"))
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("refuse    production"),
+        "{text}"
+    );
+    // A time or duration that does not read: one line, exit 64.
+    for bad in [
+        "2026-11-30",
+        "2026-11-30T06:00:00+01:00",
+        "soon",
+        "5x",
+        "1M2",
+    ] {
+        let out = s.safe(&["log", "--since", bad]).output();
+        out.assert_code(64);
+        assert_eq!(out.stderr().lines().count(), 1, "{bad}: {}", out.stderr());
+        assert!(
+            out.stderr().starts_with("safe-wrangler: --since "),
+            "{}",
+            out.stderr()
+        );
+        assert!(out.stdout().is_empty());
+    }
+}
