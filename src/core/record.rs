@@ -108,10 +108,10 @@ pub struct AuditEntry {
     )]
     pub cwd: Option<String>,
     /// The real wrangler run (a call's line only): `Some(None)` is written as `null` (refused
-    /// before one was looked for).
+    /// before one was looked for), and a `null` reads back as `Some(None)`.
     #[serde(
         default,
-        deserialize_with = "lenient",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     #[allow(clippy::option_option)]
@@ -365,6 +365,15 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(T::deserialize(v).unwrap_or_default())
+}
+
+/// A key whose presence counts even when its value is `null` (or of the wrong type).
+#[allow(clippy::option_option, clippy::unnecessary_wraps)]
+fn present<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(Some(Option::<T>::deserialize(v).unwrap_or_default()))
 }
 
 /// `argv`: the words that are strings (an array of anything else reads as no words).
