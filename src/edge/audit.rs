@@ -470,9 +470,9 @@ fn show_line(
     writeln!(
         out,
         "{}  {:<9} {:<10} {:<12} {} in {}  {}{}  [{}; {}]  wrangler {}",
-        e.time,
+        esc(&e.time),
         esc(&decision),
-        s(&e.class),
+        esc(&s(&e.class)),
         esc(&env),
         esc(worker),
         esc(&project),
@@ -520,6 +520,21 @@ mod tests {
             String::from_utf8(out).unwrap(),
             format!("{good}\n{good}\n{good}\n")
         );
+    }
+
+    #[test]
+    fn log_escapes_every_field_it_shows() {
+        let line = r#"{"time":"\u001b[2J2026","class":"read\u001b]0;x\u0007","decision":"run"}"#;
+        let filter = Filter {
+            cutoff: None,
+            class: None,
+            json_out: false,
+        };
+        let mut out = Vec::new();
+        assert_eq!(stream(line.as_bytes(), &filter, &mut out).unwrap(), 0);
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+        assert!(text.starts_with("\\u{1b}[2J2026  run"), "{text:?}");
     }
 
     #[test]
