@@ -336,7 +336,7 @@ fn log_since_and_json_over_old_and_new_lines() {
             .contains("refuse    production"),
         "{text}"
     );
-    // A time or duration that does not read: one line, exit 64.
+    // A time or duration that does not read: exit 64 with the reason on stderr, nothing shown.
     for bad in [
         "2026-11-30",
         "2026-11-30T06:00:00+01:00",
@@ -346,12 +346,9 @@ fn log_since_and_json_over_old_and_new_lines() {
     ] {
         let out = s.safe(&["log", "--since", bad]).output();
         out.assert_code(64);
-        assert_eq!(out.stderr().lines().count(), 1, "{bad}: {}", out.stderr());
-        assert!(
-            out.stderr().starts_with("safe-wrangler: --since "),
-            "{}",
-            out.stderr()
-        );
+        let err = out.stderr();
+        assert!(err.contains("--since") && err.contains(bad), "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
         assert!(out.stdout().is_empty());
     }
 }
