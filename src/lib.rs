@@ -353,7 +353,7 @@ impl Call<'_> {
     /// Records how the prompt ended, with the signal that stopped it.
     fn record_interrupted(&self, wrangler: &Path, why: confirm::Interruption) {
         let mut line = audit::entry(self.a, self.world, self.args, Some(wrangler), "interrupted");
-        line["signal"] = why.name().into();
+        line.signal = Some(why.name().to_owned());
         write_record(self.log.as_deref(), &line, "interrupted");
     }
 
@@ -388,7 +388,7 @@ impl Call<'_> {
             .map_err(|err| Error::CannotExec(format!("cannot run {}: {err}", exec::shown(real))))?;
         if let Some(decision) = decision {
             let mut line = audit::entry(self.a, self.world, self.args, Some(real), decision);
-            line["result"] = finished.json();
+            line.result = Some(finished.outcome());
             write_record(self.log.as_deref(), &line, "result");
         }
         Ok(edge::child::mirror(finished.ended))
@@ -461,7 +461,7 @@ impl Call<'_> {
 
 /// Appends `line` to the log at `log`; when that fails, says so once and writes a refusal or a
 /// human's answer to stderr instead, so it is never lost.
-fn write_record(log: Option<&Path>, line: &serde_json::Value, outcome: &str) {
+fn write_record(log: Option<&Path>, line: &crate::core::record::AuditEntry, outcome: &str) {
     let result = match log {
         Some(path) => audit::append(path, line).map_err(|e| format!("{}: {e}", path.display())),
         None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),

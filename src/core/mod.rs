@@ -11,6 +11,7 @@ pub mod display;
 pub mod grant;
 pub mod plan;
 pub mod policy;
+pub mod record;
 pub mod refusal;
 pub mod secrets;
 pub mod suggest;

@@ -22,9 +22,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
-
 use crate::context::Env;
+use crate::core::record::{self, AuditEntry};
 use crate::{Assessment, World};
 
 /// Where the log lives for this environment, if a home for it can be found.
@@ -54,53 +53,16 @@ fn home(env: &Env) -> Option<PathBuf> {
     crate::edge::userdb::my_home().filter(|d| d.is_absolute())
 }
 
-/// `seconds since the epoch` as RFC 3339 UTC (`2026-11-23T14:50:00Z`), without a date crate.
+/// `t` as RFC 3339 UTC to the second (`2026-11-23T14:50:00Z`), as every line's `time`.
 #[must_use]
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    record::rfc3339(t)
 }
 
-/// Parses our own timestamps back (only the exact shape [`rfc3339`] writes).
+/// Parses an RFC 3339 UTC timestamp (the shape [`rfc3339`] writes, fractional seconds allowed).
 #[must_use]
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // civil-to-days, the inverse of the above.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()?;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    record::parse_rfc3339(s)
 }
 
 /// argv with secret values replaced by `<redacted>` (`--var` values, token shapes).
@@ -112,34 +74,13 @@ pub fn redacted_argv(args: &[OsString]) -> Vec<String> {
 /// The record of a call stopped before any decision could be made because safe-wrangler keeps
 /// calling itself (or the nesting counter is unreadable): exit 127, and wrangler never ran.
 #[must_use]
-pub fn loop_entry(world: &World, args: &[OsString], reason: &str) -> Value {
-    json!({
-        "time": rfc3339(SystemTime::now()),
-        "decision": "refuse",
-        "rule": "nesting-loop",
-        "decided_by": crate::core::policy::DecidedBy::NestingLoop,
-        "reason": reason,
-        "cwd": world.cwd.display().to_string(),
-        "argv": redacted_argv(args),
-    })
-}
-
-/// The context in the log's terms.
-fn context_json(a: &Assessment) -> Value {
-    let kind = match (&a.context.agent, &a.context.ci, a.context.terminal) {
-        (Some(_), _, _) => "agent",
-        (None, Some(_), _) => "ci",
-        (None, None, true) => "human",
-        (None, None, false) => "no-terminal",
-    };
-    json!({
-        "kind": kind,
-        "agent_marker": a.context.agent,
-        "ci_provider": a.context.ci.as_ref().map(|c| c.provider.as_str()),
-        "ci_genuine": a.context.ci.as_ref().map(|c| c.inconsistencies.is_empty()),
-        "approved_by": a.ruling.by.is_approved_ci().then_some(&a.ruling.by),
-        "ci_identity": crate::oidc::report(a),
-    })
+pub fn loop_entry(world: &World, args: &[OsString], reason: &str) -> AuditEntry {
+    AuditEntry::nesting_loop(
+        rfc3339(SystemTime::now()),
+        world.cwd.display().to_string(),
+        args,
+        reason,
+    )
 }
 
 /// One log entry for a decision (`outcome`, written as `decision`, is `run`, `refuse`,
@@ -152,26 +93,16 @@ pub fn entry(
     args: &[OsString],
     wrangler: Option<&Path>,
     outcome: &str,
-) -> Value {
-    let op = &a.operation;
-    json!({
-        "time": rfc3339(SystemTime::now()),
-        "command": op.command,
-        "class": op.class,
-        "environment": crate::secrets::redact(&op.environment),
-        "production": op.production,
-        "resources": {
-            "worker": a.worker.as_deref().map(crate::secrets::redact),
-            "routes": op.routes,
-        },
-        "decision": outcome,
-        "rule": op.rule,
-        "decided_by": a.ruling.by,
-        "context": context_json(a),
-        "cwd": world.cwd.display().to_string(),
-        "wrangler": wrangler.map(|w| w.display().to_string()),
-        "argv": redacted_argv(args),
-    })
+) -> AuditEntry {
+    AuditEntry::call(
+        a,
+        rfc3339(SystemTime::now()),
+        world.cwd.display().to_string(),
+        args,
+        wrangler.map(|w| w.display().to_string()),
+        outcome,
+        crate::oidc::report(a),
+    )
 }
 
 /// How long a call waits for another process's lock on the log. A lock held longer (a stuck
@@ -265,7 +196,7 @@ extern "C" fn on_alarm(_: nix::libc::c_int) {}
 ///
 /// # Errors
 /// When the log cannot be opened, locked within [`LOCK_WAIT`] or written.
-pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
+pub fn append(path: &Path, line: &AuditEntry) -> std::io::Result<()> {
     use std::os::unix::fs::{FileExt, MetadataExt};
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
@@ -273,7 +204,7 @@ pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir)?;
     }
-    let mut text = line.to_string();
+    let mut text = line.to_json();
     text.push('\n');
     // A rotation by another caller replaces the file between our open and our lock: then the
     // lock is on the old file, so open again (a few times at most).
@@ -315,32 +246,44 @@ pub fn append(path: &Path, line: &Value) -> std::io::Result<()> {
     ))
 }
 
-/// Parses `30s`, `15m`, `2h`, `7d`, `1w`.
+/// Parses a duration: a number and a unit, `30s`, `15m`, `2h`, `7d`, `1w` (humantime's forms:
+/// also `90min`, `1h30m`, `1h 30m`, `500ms`, `2months`, `1y`, ...).
+///
+/// # Errors
+/// A one-line reason naming `--since` (callers for other flags replace the name).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| match e {
+        humantime::DurationError::UnknownUnit { .. } => {
+            format!("--since {s:?}: the unit must be s, m, h, d or w")
+        }
+        humantime::DurationError::NumberOverflow => format!("--since {s:?}: too long"),
+        _ => format!("--since {s:?}: expected a number and a unit, e.g. 30m, 2h, 7d"),
+    })
+}
+
+/// `--since`: a duration back from `now` ([`parse_duration`]) or an RFC 3339 UTC time
+/// (`2026-11-23T14:50:00Z`); the earliest time to show.
 ///
 /// # Errors
 /// A one-line reason.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("--since {s:?}: expected a number and a unit, e.g. 30m, 2h, 7d"))?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(format!("--since {s:?}: the unit must be s, m, h, d or w")),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
+pub fn parse_since(s: &str, now: SystemTime) -> Result<SystemTime, String> {
+    if let Some(t) = parse_rfc3339(s) {
+        return Ok(t);
+    }
+    if s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return Err(format!(
+            "--since {s:?}: expected an RFC 3339 UTC time such as 2026-11-23T14:50:00Z, or a duration such as 2h"
+        ));
+    }
+    parse_duration(s).map(|d| now.checked_sub(d).map_or(UNIX_EPOCH, |t| t.max(UNIX_EPOCH)))
 }
 
 /// `safe-wrangler log`.
 #[must_use]
 pub fn show(world: &World, since: Option<&str>, class: Option<&str>, json_out: bool) -> u8 {
     let esc = crate::display::escape;
-    let cutoff = match since.map(parse_duration).transpose() {
-        Ok(d) => d.map(|d| SystemTime::now().checked_sub(d).unwrap_or(UNIX_EPOCH)),
+    let cutoff = match since.map(|s| parse_since(s, SystemTime::now())).transpose() {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("safe-wrangler: {}", esc(&e));
             return crate::exit::USAGE;
@@ -463,85 +406,81 @@ fn stream(
         let parsed = (!too_long)
             .then(|| std::str::from_utf8(&line).ok())
             .flatten()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok().map(|v| (t, v)));
-        let Some((text, v)) = parsed else {
+            .and_then(|t| AuditEntry::read(t).map(|e| (t, e)));
+        let Some((text, e)) = parsed else {
             skipped += 1;
             continue;
         };
-        show_line(text, &v, filter, out)?;
+        show_line(text, &e, filter, out)?;
     }
 }
 
 fn show_line(
     line: &str,
-    v: &Value,
+    e: &AuditEntry,
     filter: &Filter<'_>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let esc = crate::display::escape;
-    let time = v["time"].as_str().and_then(parse_rfc3339);
-    if let (Some(cut), Some(t)) = (filter.cutoff, time)
+    if let (Some(cut), Some(t)) = (filter.cutoff, e.when())
         && t < cut
     {
         return Ok(());
     }
-    if filter.class.is_some_and(|c| v["class"] != c) {
+    if filter.class.is_some_and(|c| e.class.as_deref() != Some(c)) {
         return Ok(());
     }
     if filter.json_out {
         return writeln!(out, "{line}");
     }
-    let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
-    let env = if s("environment").is_empty() {
-        "(top level)".to_owned()
-    } else {
-        s("environment")
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let env = match e.environment.as_deref() {
+        None | Some("") => "(top level)".to_owned(),
+        Some(env) => env.to_owned(),
     };
-    let who = match v["context"]["kind"].as_str() {
-        Some("agent") => format!(
-            "agent {}",
-            v["context"]["agent_marker"].as_str().unwrap_or("")
-        ),
-        Some("ci") => format!("ci {}", v["context"]["ci_provider"].as_str().unwrap_or("")),
-        Some(k) => k.to_owned(),
+    let who = match &e.context {
+        Some(c) if c.kind == "agent" => {
+            format!("agent {}", c.agent_marker.as_deref().unwrap_or(""))
+        }
+        Some(c) if c.kind == "ci" => format!("ci {}", c.ci_provider.as_deref().unwrap_or("")),
+        Some(c) => c.kind.clone(),
         None => String::new(),
     };
-    let argv: Vec<&str> = v["argv"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let decision = match v["signal"].as_str() {
-        Some(sig) => format!("{} ({sig})", s("decision")),
-        None => s("decision"),
+    let argv = e.argv.as_deref().unwrap_or_default().join(" ");
+    let decision = match &e.signal {
+        Some(sig) => format!("{} ({sig})", e.decision),
+        None => e.decision.clone(),
     };
     // The Worker and the project (the directory's name) say which call this was; a child run's
     // `result` says how it ended.
-    let worker = v["resources"]["worker"].as_str().unwrap_or("-");
-    let project = Path::new(&s("cwd"))
+    let worker = e
+        .resources
+        .as_ref()
+        .and_then(|r| r.worker.as_deref())
+        .unwrap_or("-");
+    let project = Path::new(&s(&e.cwd))
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let ended = match (v["result"]["exit"].as_i64(), v["result"]["signal"].as_str()) {
-        (Some(code), _) => format!(" -> exit {code}"),
-        (None, Some(sig)) => format!(" -> {}", esc(sig)),
+    let ended = match e.result.as_ref().map(|r| (r.exit, r.signal.as_deref())) {
+        Some((Some(code), _)) => format!(" -> exit {code}"),
+        Some((None, Some(sig))) => format!(" -> {}", esc(sig)),
         _ => String::new(),
     };
     writeln!(
         out,
         "{}  {:<9} {:<10} {:<12} {} in {}  {}{}  [{}; {}]  wrangler {}",
-        s("time"),
+        esc(&e.time),
         esc(&decision),
-        s("class"),
+        esc(&s(&e.class)),
         esc(&env),
         esc(worker),
         esc(&project),
-        esc(&s("command")),
+        esc(&s(&e.command)),
         ended,
         esc(&who),
-        esc(&s("decided_by")),
-        esc(&argv.join(" ")),
+        esc(&e.decided_by),
+        esc(&argv),
     )
 }
 
@@ -584,14 +523,35 @@ mod tests {
     }
 
     #[test]
+    fn log_escapes_every_field_it_shows() {
+        let line = r#"{"time":"\u001b[2J2026","class":"read\u001b]0;x\u0007","decision":"run"}"#;
+        let filter = Filter {
+            cutoff: None,
+            class: None,
+            json_out: false,
+        };
+        let mut out = Vec::new();
+        assert_eq!(stream(line.as_bytes(), &filter, &mut out).unwrap(), 0);
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+        assert!(text.starts_with("\\u{1b}[2J2026  run"), "{text:?}");
+    }
+
+    #[test]
     fn records_start_on_a_fresh_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         std::fs::write(&path, "{\"torn\":").unwrap();
-        append(&path, &json!({"a": 1})).unwrap();
-        append(&path, &json!({"a": 2})).unwrap();
+        let line = |decision: &str| AuditEntry {
+            time: "2026-01-01T00:00:00Z".into(),
+            decision: decision.into(),
+            ..AuditEntry::default()
+        };
+        append(&path, &line("run")).unwrap();
+        append(&path, &line("refuse")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "{\"torn\":\n{\"a\":1}\n{\"a\":2}\n");
+        let (a, b) = (line("run").to_json(), line("refuse").to_json());
+        assert_eq!(text, format!("{{\"torn\":\n{a}\n{b}\n"));
     }
 
     #[test]
@@ -602,8 +562,15 @@ mod tests {
         let f = File::create(&path).unwrap();
         std::os::unix::fs::FileExt::write_all_at(&f, b"{\"old\":1}\n", 0).unwrap();
         f.set_len(ROTATE_AT).unwrap();
-        append(&path, &json!({"new": 1})).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\":1}\n");
+        let new = AuditEntry {
+            decision: "run".into(),
+            ..AuditEntry::default()
+        };
+        append(&path, &new).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{}\n", new.to_json())
+        );
         assert_eq!(std::fs::metadata(previous(&path)).unwrap().len(), ROTATE_AT);
     }
 
@@ -632,11 +599,348 @@ mod tests {
         );
     }
 
+    /// The old hand-written parser: digits, then exactly one of s, m, h, d, w.
+    fn before(s: &str) -> Option<Duration> {
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: u64 = num.parse().ok()?;
+        let secs = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => return None,
+        };
+        Some(Duration::from_secs(n.saturating_mul(secs)))
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
+        assert_eq!(parse_duration("0m"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("007m"), Ok(Duration::from_secs(420)));
+        // Newly accepted with humantime.
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90min"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2hours"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1y"), Ok(Duration::from_secs(31_557_600)));
+        // Still refused, with the same one-line reasons.
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 5 m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in [
+            "", "soon", "m", "-5m", "+5m", "5", "1.", "5 m x", "30m!", "1h-5m",
+        ] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(
+                e == format!("--since {bad:?}: expected a number and a unit, e.g. 30m, 2h, 7d")
+                    || e == format!("--since {bad:?}: the unit must be s, m, h, d or w"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(
+            parse_duration("5x").unwrap_err(),
+            "--since \"5x\": the unit must be s, m, h, d or w"
+        );
+        assert_eq!(
+            parse_duration("soon").unwrap_err(),
+            "--since \"soon\": expected a number and a unit, e.g. 30m, 2h, 7d"
+        );
+    }
+
+    proptest::proptest! {
+        /// Every duration the hand-written parser accepted reads the same (up to the size where
+        /// it saturated and humantime says "too long").
+        #[test]
+        fn every_old_duration_reads_the_same(n in 0u64..=u64::from(u32::MAX), unit in "[smhdw]") {
+            let text = format!("{n}{unit}");
+            proptest::prop_assert_eq!(parse_duration(&text).ok(), before(&text));
+        }
+
+        /// And what it refused, humantime refuses too, but for its own longer units and forms.
+        #[test]
+        fn what_was_refused_stays_refused(text in "[0-9a-z .+-]{0,6}") {
+            if before(&text).is_none()
+                && let Ok(d) = parse_duration(&text)
+            {
+                // A bare 0, a fraction, spaces, another unit, or several parts.
+                let extra = text == "0"
+                    || text.contains(['.', ' '])
+                    || text.contains(|c: char| c.is_ascii_alphabetic() && !"smhdw".contains(c))
+                    || text.matches(|c: char| c.is_ascii_alphabetic()).count() > 1;
+                proptest::prop_assert!(extra, "{text:?} -> {d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn since_takes_a_duration_or_a_time() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(parse_since("2h", now), Ok(now - Duration::from_secs(7200)));
+        assert_eq!(
+            parse_since("2026-11-23T14:50:00Z", now),
+            Ok(UNIX_EPOCH + Duration::from_secs(1_795_445_400))
+        );
+        assert_eq!(
+            parse_since("2026-11-23T14:50:00.5Z", now),
+            Ok(UNIX_EPOCH + Duration::from_millis(1_795_445_400_500))
+        );
+        assert_eq!(parse_since("100000000d", now), Ok(UNIX_EPOCH));
+        for bad in [
+            "2026-11-23",
+            "2026-11-23T14:50:00+01:00",
+            "2026-13-01T00:00:00Z",
+        ] {
+            let e = parse_since(bad, now).unwrap_err();
+            assert!(e.contains("RFC 3339") && !e.contains('\n'), "{e}");
+        }
+        assert!(parse_since("soon", now).is_err());
+    }
+}
+
+/// The lines the writer produces for realistic calls, pinned by snapshots taken from the
+/// hand-built (`json!`) writer before the typed record replaced it: same keys, same order, same
+/// values. Only the call's time and the temp directory are normalised.
+#[cfg(test)]
+mod compat {
+    use super::*;
+    use crate::core::context::{Context, Disk};
+
+    /// A runner's disk: every directory exists, every file reads as the event of a push to acme/shop.
+    struct Runner;
+    impl Disk for Runner {
+        fn read(&self, _: &str) -> Option<Vec<u8>> {
+            Some(br#"{"repository": {"full_name": "acme/shop"}}"#.to_vec())
+        }
+        fn is_dir(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    /// `text` with the leading `"time"` value fixed and the project directory named `<dir>`.
+    fn normalised(text: &str, dir: &Path) -> String {
+        let text = text.replace(&dir.display().to_string(), "<dir>");
+        let prefix = "{\"time\":\"";
+        assert!(text.starts_with(prefix), "{text}");
+        let stamp = &text[prefix.len()..prefix.len() + 20];
+        assert!(parse_rfc3339(stamp).is_some(), "{stamp}");
+        format!("{prefix}<time>{}", &text[prefix.len() + 20..])
+    }
+
+    fn project() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("wrangler.toml"),
+            "name = \"shop\"\nmain = \"src/index.js\"\nroutes = [\"shop.example.com/*\"]\n\n[env.staging]\nname = \"shop-staging\"\n\n[env.production]\nroutes = [\"example.com/*\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("safe-wrangler.json"),
+            r#"{"approved_ci": [{"provider": "github-actions", "repository": "acme/shop", "refs": ["refs/heads/main"], "classes": ["production", "dns"]}]}"#,
+        )
+        .unwrap();
+        dir
+    }
+
+    fn world(dir: &Path, env: &[(&str, &str)]) -> World {
+        let mut all = vec![("HOME", "/nonexistent-home"), ("PATH", "/usr/bin:/bin")];
+        all.extend_from_slice(env);
+        World {
+            argv: Vec::new(),
+            env: all.into_iter().collect(),
+            cwd: dir.to_owned(),
+            exe: None,
+        }
+    }
+
+    fn github(genuine: bool) -> Vec<(&'static str, &'static str)> {
+        let mut env = vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_RUN_ID", "123"),
+            ("CLOUDFLARE_API_TOKEN", "dummy-not-a-token"),
+        ];
+        if genuine {
+            env.extend([
+                ("RUNNER_TEMP", "/runner/tmp"),
+                ("GITHUB_EVENT_PATH", "/e.json"),
+            ]);
+        }
+        env
+    }
+
+    /// A caller's environment, whether a terminal is there, and wrangler's argv.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, bool, Vec<String>);
+
+    /// Every kind of line the wrapper writes for a call, over several callers and commands.
+    pub(super) fn call_lines(dir: &Path) -> Vec<String> {
+        let token = format!("cfut_{}{}", "b".repeat(40), "89abcdef");
+        let cases: Vec<Case> = vec![
+            (vec![("CLAUDECODE", "1")], false, vec!["deploy".into()]),
+            (vec![("CLAUDECODE", "1")], false, vec!["whoami".into()]),
+            (
+                vec![],
+                true,
+                vec!["deploy".into(), "--env".into(), "production".into()],
+            ),
+            (
+                vec![],
+                false,
+                vec!["tail".into(), "--env".into(), "staging".into()],
+            ),
+            (
+                vec![],
+                true,
+                vec![
+                    "deploy".into(),
+                    "--env".into(),
+                    token.clone(),
+                    "--var".into(),
+                    "KEY:hunter2".into(),
+                ],
+            ),
+            (vec![], false, vec!["dev".into()]),
+            (github(true), false, vec!["deploy".into()]),
+            (github(false), false, vec!["deploy".into()]),
+            (github(true), false, vec!["versions".into(), "list".into()]),
+            (
+                vec![("CLAUDECODE", "1")],
+                false,
+                vec![
+                    "d1".into(),
+                    "execute".into(),
+                    "DB".into(),
+                    "--remote".into(),
+                ],
+            ),
+        ];
+        let mut lines = Vec::new();
+        for (env, terminal, argv) in cases {
+            let world = world(dir, &env);
+            let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            let (a, _) = crate::evaluate(
+                &world,
+                &args,
+                |env, _| {
+                    let mut c = Context::detect(env, terminal, &Runner);
+                    c.terminal = terminal;
+                    c
+                },
+                false,
+            )
+            .unwrap();
+            let wrangler = Path::new("/usr/lib/node_modules/wrangler/bin/wrangler.js");
+            for (outcome, real) in [
+                ("run", Some(wrangler)),
+                ("refuse", None),
+                ("confirmed", Some(wrangler)),
+                ("declined", Some(wrangler)),
+            ] {
+                lines.push(entry(&a, &world, &args, real, outcome).to_string());
+            }
+            let mut line = entry(&a, &world, &args, Some(wrangler), "interrupted");
+            line.signal = Some("SIGINT".into());
+            lines.push(line.to_string());
+            for ended in [
+                crate::edge::child::Ended::Exited(0),
+                crate::edge::child::Ended::Exited(1),
+                crate::edge::child::Ended::Signaled(15),
+            ] {
+                let finished = crate::edge::child::Finished {
+                    ended,
+                    duration: Duration::from_millis(1234),
+                };
+                let mut line = entry(&a, &world, &args, Some(wrangler), "confirmed");
+                line.result = Some(finished.outcome());
+                lines.push(line.to_string());
+            }
+        }
+        let world = world(dir, &[]);
+        let args: Vec<OsString> = vec!["deploy".into(), "--var".into(), "K:secret".into()];
+        for why in [
+            "safe-wrangler keeps calling itself (nesting depth 8)",
+            "SAFE_WRANGLER_DEPTH is not a number",
+        ] {
+            lines.push(loop_entry(&world, &args, why).to_string());
+        }
+        lines
+    }
+
+    /// The grant events, as `grants::record` appends them.
+    pub(super) fn grant_lines(dir: &Path) -> Vec<String> {
+        let log = dir.join("grant-audit.jsonl");
+        let env: Env = [("SAFE_WRANGLER_LOG", log.to_str().unwrap())]
+            .into_iter()
+            .collect();
+        let token = format!("cfut_{}{}", "b".repeat(40), "89abcdef");
+        let fp = |environment: &str, worker: Option<&str>| crate::core::grant::Fingerprint {
+            project: "/p/wrangler.toml".into(),
+            command: "deploy".into(),
+            class: "production".into(),
+            environment: environment.into(),
+            target: "shop".into(),
+            worker: worker.map(str::to_owned),
+            routes: vec!["example.com/*".into()],
+            ..Default::default()
+        };
+        let grant = |reason: Option<&str>, used: u32, fingerprint| crate::core::grant::Grant {
+            id: "g7k2".into(),
+            owner: "alice".into(),
+            reason: reason.map(str::to_owned),
+            created: 1_795_000_000,
+            expires: 1_795_001_800,
+            uses: 2,
+            used,
+            what: "wrangler deploy --env production".into(),
+            fingerprint,
+        };
+        let cases = [
+            (
+                "grant-created",
+                grant(Some("hotfix #12"), 0, fp("production", Some("shop"))),
+            ),
+            ("grant-used", grant(None, 1, fp("", None))),
+            ("grant-expired", grant(None, 1, fp(&token, Some(&token)))),
+            (
+                "grant-used-up",
+                grant(Some("x"), 2, fp("production", Some("shop"))),
+            ),
+            (
+                "grant-revoked",
+                grant(None, 0, fp("production", Some("shop"))),
+            ),
+        ];
+        for (event, g) in &cases {
+            crate::edge::grants::record(&env, event, g);
+        }
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_lines_written_keep_their_shape() {
+        let dir = project();
+        let mut all = call_lines(dir.path());
+        all.extend(grant_lines(dir.path()));
+        // The typed reader holds every key of every kind: read back, each line is written again
+        // byte for byte.
+        for line in &all {
+            assert_eq!(&AuditEntry::read(line).unwrap().to_json(), line);
+        }
+        let text: Vec<String> = all.iter().map(|l| normalised(l, dir.path())).collect();
+        // No secret reaches the log.
+        assert!(
+            !text
+                .iter()
+                .any(|l| l.contains("hunter2") || l.contains("cfut_"))
+        );
+        insta::assert_snapshot!("audit_lines", text.join("\n"));
     }
 }

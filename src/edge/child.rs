@@ -74,15 +74,22 @@ pub struct Finished {
 impl Finished {
     /// The audit record's `result`: `{"exit": N}` or `{"signal": "SIGTERM"}`, with `duration_ms`.
     #[must_use]
-    pub fn json(&self) -> serde_json::Value {
-        let ms = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX);
+    pub fn outcome(&self) -> crate::core::record::Outcome {
+        let duration_ms = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX);
         match self.ended {
-            Ended::Exited(code) => serde_json::json!({ "exit": code, "duration_ms": ms }),
-            Ended::Signaled(sig) => {
-                let name = Signal::try_from(sig)
-                    .map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned());
-                serde_json::json!({ "signal": name, "duration_ms": ms })
-            }
+            Ended::Exited(code) => crate::core::record::Outcome {
+                exit: Some(i64::from(code)),
+                signal: None,
+                duration_ms,
+            },
+            Ended::Signaled(sig) => crate::core::record::Outcome {
+                exit: None,
+                signal: Some(
+                    Signal::try_from(sig)
+                        .map_or_else(|_| sig.to_string(), |s| s.as_str().to_owned()),
+                ),
+                duration_ms,
+            },
         }
     }
 }

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::context::Env;
 use crate::core::grant::{Grant, Grants, Store};
+use crate::core::record::AuditEntry;
 
 /// Where the store lives for this environment.
 #[must_use]
@@ -174,7 +174,7 @@ pub fn change<R>(
         } else {
             "grant-used-up"
         };
-        record(env, event, g, json!({}));
+        record(env, event, g);
     }
     let result = change(&mut keep);
     let contents = Contents {
@@ -194,32 +194,8 @@ pub fn change<R>(
 /// One audit record about a grant (`grant-created`, `grant-used`, `grant-expired`,
 /// `grant-used-up`, `grant-revoked`), in the log's own shape so `safe-wrangler log` shows it.
 /// A log that cannot be written is said on stderr, with the record.
-pub fn record(env: &Env, event: &str, g: &Grant, extra: Value) {
-    let fp = &g.fingerprint;
-    let mut line = json!({
-        "time": crate::audit::rfc3339(SystemTime::now()),
-        "command": fp.command,
-        "class": fp.class,
-        "environment": crate::secrets::redact(&fp.environment),
-        "production": true,
-        "resources": {
-            "worker": fp.worker.as_deref().map(crate::secrets::redact),
-            "routes": fp.routes,
-        },
-        "decision": event,
-        "decided_by": crate::core::policy::DecidedBy::Grant(g.id.clone()),
-        "grant": {
-            "id": g.id,
-            "owner": g.owner,
-            "reason": g.reason,
-            "what": g.what,
-            "expires": crate::audit::rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(g.expires)),
-            "uses_left": g.uses_left(),
-        },
-    });
-    if let (Some(map), Value::Object(more)) = (line.as_object_mut(), extra) {
-        map.extend(more);
-    }
+pub fn record(env: &Env, event: &str, g: &Grant) {
+    let line = AuditEntry::grant(crate::audit::rfc3339(SystemTime::now()), event, g);
     let result = match crate::audit::log_path(env) {
         Some(p) => crate::audit::append(&p, &line).map_err(|e| format!("{}: {e}", p.display())),
         None => Err("no location (set SAFE_WRANGLER_LOG or HOME)".to_owned()),
@@ -253,6 +229,6 @@ pub fn consume(
     let used = change(env, at, |grants| {
         crate::core::grant::consume(grants, id, &fp, at)
     })??;
-    record(env, "grant-used", &used, json!({}));
+    record(env, "grant-used", &used);
     Ok(used)
 }

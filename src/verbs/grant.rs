@@ -211,7 +211,7 @@ fn store(
     });
     match stored {
         Ok(g) => {
-            grants::record(&world.env, "grant-created", &g, json!({}));
+            grants::record(&world.env, "grant-created", &g);
             out(&format!(
                 "granted {}: `{cmd}`, {} use{} until {} ({}). Revoke it: safe-wrangler grant --revoke {}",
                 g.id,
@@ -243,7 +243,7 @@ fn revoke(world: &World, id: Option<&str>) -> u8 {
     match removed {
         Ok(gone) => {
             for g in &gone {
-                grants::record(&world.env, "grant-revoked", g, json!({}));
+                grants::record(&world.env, "grant-revoked", g);
                 out(&format!("revoked {}: {}", g.id, g.what));
             }
             match (id, gone.is_empty()) {

@@ -1,6 +1,7 @@
 //! The audit log through the built binary: write-ahead lines, redaction, concurrency, an
 //! unwritable log, and `safe-wrangler log`.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -224,4 +225,142 @@ fn origin_ca_keys_and_legacy_tokens_never_reach_the_log() {
     .assert_code(77);
     let raw = fs::read_to_string(s.home().join(".local/state/safe-wrangler/audit.jsonl")).unwrap();
     assert!(!raw.contains(&origin) && !raw.contains(&legacy), "{raw}");
+}
+
+/// Lines written by earlier versions (and some damaged or from a later one), as a user's log
+/// holds them.
+const PREVIOUS: &str = include_str!("../fixtures/audit/previous.jsonl");
+
+/// `log` with `args` over a log holding `text`: stdout, then stderr with the log's path named
+/// `<log>`.
+fn log_over(s: &Sandbox, text: &str, args: &[&str]) -> (String, String) {
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    let out = s.safe(&[&["log"], args].concat()).output();
+    out.assert_code(0);
+    let err = out.stderr().replace(&path.display().to_string(), "<log>");
+    (out.stdout(), err)
+}
+
+#[test]
+fn log_reads_the_lines_of_previous_versions() {
+    let s = Sandbox::new();
+    let mut shown = String::new();
+    for args in [
+        &[][..],
+        &["--class", "read"],
+        &["--class", "production"],
+        &["--since", "3650000d"],
+    ] {
+        let (out, err) = log_over(&s, PREVIOUS, args);
+        let _ = writeln!(shown, "$ log {}\n{out}{err}", args.join(" "));
+    }
+    insta::assert_snapshot!("log_previous_lines", shown);
+    // --json gives the lines that are JSON back byte for byte.
+    let (out, err) = log_over(&s, PREVIOUS, &["--json"]);
+    let readable: Vec<&str> = PREVIOUS
+        .lines()
+        .filter(|l| !l.is_empty() && serde_json::from_str::<serde_json::Value>(l).is_ok())
+        .collect();
+    assert_eq!(out, format!("{}\n", readable.join("\n")));
+    assert_eq!(
+        err,
+        "safe-wrangler: skipped 2 unreadable lines in <log> (torn or not JSON)\n"
+    );
+}
+
+#[test]
+fn log_since_and_json_over_old_and_new_lines() {
+    let s = Sandbox::new();
+    let path = s.home().join(".local/state/safe-wrangler/audit.jsonl");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, PREVIOUS).unwrap();
+    // New lines written by this build after the old ones.
+    s.shim(&["whoami"]).output().assert_code(0);
+    s.shim(&["deploy"]).output().assert_code(77);
+    let text = fs::read_to_string(&path).unwrap();
+    let new: Vec<&str> = text.lines().skip(PREVIOUS.lines().count()).collect();
+    assert_eq!(new.len(), 2, "{text}");
+    let json = |args: &[&str]| {
+        let out = s.safe(&[&["log", "--json"], args].concat()).output();
+        out.assert_code(0);
+        out.stdout()
+    };
+    // A duration: the new lines, and the old ones whose time does not read (as before).
+    let since = json(&["--since", "1h"]);
+    let undated: Vec<&str> = PREVIOUS
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .is_ok_and(|v| v["time"] == "yesterday" || v.get("time").is_none())
+        })
+        .collect();
+    assert_eq!(undated.len(), 3, "{undated:?}");
+    let mut expected: Vec<&str> = undated.clone();
+    expected.extend(&new);
+    let mut got: Vec<&str> = since.lines().collect();
+    got.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(got, expected);
+    // An RFC 3339 time: the old lines from then on, the undated ones and the new ones, in order.
+    let since = json(&["--since", "2026-11-29T07:30:00Z"]);
+    let shown: Vec<serde_json::Value> = since
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let times: Vec<&str> = shown
+        .iter()
+        .map(|v| v["time"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        &times[..6],
+        [
+            "2026-11-29T07:30:00Z",
+            "-",
+            "2026-11-30T06:00:00Z",
+            "2026-11-30T06:30:00Z",
+            "yesterday",
+            "-"
+        ]
+    );
+    assert_eq!(times.len(), 9, "{since}");
+    assert_eq!(&since.lines().skip(7).collect::<Vec<_>>(), &new);
+    // With --class too; the text form reads both.
+    let read = json(&["--since", "2026-11-29T07:30:00Z", "--class", "read"]);
+    assert_eq!(read.lines().count(), 4, "{read}");
+    assert_eq!(read.lines().last(), Some(new[0]));
+    let out = s.safe(&["log", "--since", "2026-11-30T06:00:00Z"]).output();
+    out.assert_code(0);
+    let text = out.stdout();
+    assert!(
+        text.contains("2026-11-30T06:00:00Z  run       read"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with("[agent CURSOR_AGENT; agent]  wrangler deploy"))
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("refuse    production"),
+        "{text}"
+    );
+    // A time or duration that does not read: exit 64 with the reason on stderr, nothing shown.
+    for bad in [
+        "2026-11-30",
+        "2026-11-30T06:00:00+01:00",
+        "soon",
+        "5x",
+        "1M2",
+    ] {
+        let out = s.safe(&["log", "--since", bad]).output();
+        out.assert_code(64);
+        let err = out.stderr();
+        assert!(err.contains("--since") && err.contains(bad), "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.stdout().is_empty());
+    }
 }
