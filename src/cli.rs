@@ -59,8 +59,9 @@ enum Own {
     },
     /// Show recent decisions from the audit log.
     Log {
-        /// Only entries newer than this (e.g. 30m, 2h, 7d).
-        #[arg(long, value_name = "DURATION", value_parser = since)]
+        /// Only entries newer than this: a duration back from now (30m, 2h, 7d, 1h30m) or an
+        /// RFC 3339 UTC time (2026-11-23T14:50:00Z).
+        #[arg(long, value_name = "DURATION|TIME", value_parser = since)]
         since: Option<String>,
         /// Only entries of this class.
         #[arg(long)]
@@ -180,7 +181,7 @@ impl ValueEnum for Class {
 
 /// `log --since`: checked by the audit log's own parser, which `log` runs again on the same text.
 fn since(text: &str) -> Result<String, String> {
-    crate::audit::parse_duration(text)
+    crate::audit::parse_since(text, std::time::SystemTime::now())
         .map(|_| text.to_owned())
         .map_err(|e| unprefixed(&e, "--since", text))
 }

@@ -195,7 +195,7 @@ fn the_log_verb_filters_by_class_and_time() {
     out.assert_code(64);
     assert!(
         out.stderr()
-            .contains("invalid value 'soon' for '--since <DURATION>'"),
+            .contains("invalid value 'soon' for '--since <DURATION|TIME>'"),
         "{}",
         out.stderr()
     );
