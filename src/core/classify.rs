@@ -750,7 +750,55 @@ pub fn classify(
             }
         }
     }
+    // A config we cannot read (invalid, nested deeper than our readers go, a `__proto__` key,
+    // too large) while wrangler may read it: every command whose class the config decides is
+    // production, whatever the environment (fail closed). `dev` is ruled on above: the config
+    // can make it preview at most.
+    if v.class <= Class::Production
+        && let Some(e) =
+            config_unreadable(inv, row, production_env, v.class, config, default_config)
+    {
+        let e = e.to_string();
+        facts.push(format!("config unreadable: {e}"));
+        v.set(
+            Class::Production,
+            Rule::ConfigUnreadable,
+            format!(
+                "the config decides what `{}` does, and it cannot be read: {e}",
+                row.path
+            ),
+        );
+    }
     op(v, row.destructive, facts, routes)
+}
+
+/// The unreadable config that would have decided the class of this call (`class`: what the
+/// other rules made of it), if any: the config in use for what a deploy publishes besides code
+/// (routes, addresses, deleted or moved Durable Object classes, Workflows), the exports
+/// `versions upload` sends and the preview namespace of a KV write; that config or the
+/// project's default config for whether a non-production environment's Worker and data are
+/// production.
+fn config_unreadable<'a>(
+    inv: &Invocation,
+    row: &crate::wrangler::Command,
+    production_env: bool,
+    class: Class,
+    config: Option<&'a Result<Config, ConfigError>>,
+    default_config: Option<&'a Result<Config, ConfigError>>,
+) -> Option<&'a ConfigError> {
+    let lowers =
+        row.env_scoped && !row.destructive && !production_env && class == Class::Production;
+    match (config, default_config) {
+        (Some(Err(e)), _)
+            if lowers
+                || kv_preview_write(inv)
+                || matches!(row.path, "deploy" | "triggers deploy" | "versions upload") =>
+        {
+            Some(e)
+        }
+        (Some(Ok(_)), Some(Err(e))) if lowers => Some(e),
+        _ => None,
+    }
 }
 
 /// Commands in which `WRANGLER_CI_OVERRIDE_NAME` renames the Worker: wrangler's
@@ -943,14 +991,9 @@ fn deploy_raises(
         );
     }
     match config {
-        Some(Err(e)) => {
-            facts.push(format!("config unreadable: {e}"));
-            v.raise(
-                Class::Production,
-                Rule::ConfigUnreadable,
-                format!("the config cannot be read, so its routes are unknown: {e}"),
-            );
-        }
+        // An unreadable config is ruled on once for every command the config decides, at the
+        // end of [`classify`] (`config-unreadable`).
+        Some(Err(_)) | None => {}
         Some(Ok(cfg)) => {
             let eff = cfg.effective(environment);
             let (routes, inherited) = eff.routes();
@@ -1016,7 +1059,6 @@ fn deploy_raises(
                 }
             }
         }
-        None => {}
     }
     published
 }
