@@ -531,6 +531,7 @@ fn find_wrangler(world: &World, dir: &Path) -> Result<PathBuf, Error> {
             "the real wrangler was not found (looked in node_modules/.bin from here up, then PATH). Install it in the project: npm i -D wrangler".to_owned(),
         ),
         resolve::NotFound::BadOverride(why) => Error::NotFound(why),
+        resolve::NotFound::NotExecutable(why) => Error::CannotExec(why),
     })
 }
 

@@ -24,8 +24,9 @@ pub struct Project {
     pub cloudflare_env: Option<String>,
     /// The Worker name `WRANGLER_CI_OVERRIDE_NAME` gives (real, else from the `.env` files).
     pub name_override: Option<String>,
-    /// The installed wrangler is not wrangler 4 (its data commands default to remote).
-    pub legacy_wrangler: bool,
+    /// The wrangler that would run, for a data command whose class its version changes
+    /// (wrangler 3's default to remote); [`crate::classify::Wrangler::Four`] otherwise.
+    pub wrangler: crate::classify::Wrangler,
     /// The working directory is an `OpenNext` project (`next.config.*`, `open-next.config.*` and
     /// `@opennextjs/cloudflare` installed there) and `OPEN_NEXT_DEPLOY` is unset: wrangler hands
     /// `deploy` to `opennextjs-cloudflare deploy` with the words after `deploy`.
@@ -109,7 +110,7 @@ pub fn operation(inv: &Invocation, project: &Project) -> Operation {
         inv,
         project.cloudflare_env.as_deref(),
         project.name_override.as_deref(),
-        project.legacy_wrangler,
+        &project.wrangler,
         project.open_next,
         project.config.as_ref(),
         project.default_config.as_ref(),

@@ -125,6 +125,20 @@ impl Default for Targets {
     }
 }
 
+/// The wrangler that would run, as far as its version changes a class: wrangler 3's kv, r2 and
+/// d1 data commands go to the remote resource unless `--local`, wrangler 4's stay local.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Wrangler {
+    /// Version 4, the command table's (also when the call's class does not depend on it).
+    #[default]
+    Four,
+    /// Another major version: the version its package says (`3.114.17`).
+    Other(String),
+    /// Its version cannot be known (why): where wrangler 3 and 4 differ, it counts as 3 (fail
+    /// closed: remote).
+    Unknown(String),
+}
+
 /// Commands whose class depends on the wrangler config (routes, bindings).
 const CONFIG_DEPENDENT: &[&str] = &["deploy", "triggers deploy", "dev"];
 
@@ -200,11 +214,12 @@ pub enum Rule {
     DeletedClasses,
     TransferredClasses,
     Workflows,
+    WranglerVersionUnknown,
 }
 
 impl Rule {
     /// Every rule besides the per-command ones.
-    pub const FIXED: [Rule; 34] = [
+    pub const FIXED: [Rule; 35] = [
         Rule::UnknownShape,
         Rule::TemporaryAccount,
         Rule::TypescriptConfig,
@@ -239,6 +254,7 @@ impl Rule {
         Rule::DeletedClasses,
         Rule::TransferredClasses,
         Rule::Workflows,
+        Rule::WranglerVersionUnknown,
     ];
 
     /// The stable id.
@@ -288,6 +304,7 @@ impl Rule {
             Rule::UndeclaredEnvironment => "undeclared-environment",
             Rule::ProductionData => "production-data",
             Rule::KvPreviewNamespace => "kv-preview-namespace",
+            Rule::WranglerVersionUnknown => "wrangler-version-unknown",
         }
     }
 }
@@ -321,7 +338,7 @@ pub fn classify(
     inv: &Invocation,
     cloudflare_env: Option<&str>,
     name_override: Option<&str>,
-    legacy_wrangler: bool,
+    wrangler: &Wrangler,
     open_next: bool,
     config: Option<&Result<Config, ConfigError>>,
     default_config: Option<&Result<Config, ConfigError>>,
@@ -469,29 +486,45 @@ pub fn classify(
         let data_command = ["kv ", "r2 ", "d1 "]
             .iter()
             .any(|p| row.path.starts_with(p));
-        let legacy_remote = legacy_wrangler
+        let legacy_remote = *wrangler != Wrangler::Four
             && data_command
             && row.when_remote.is_some()
             && inv.boolean("local") != Some(true);
-        if legacy_remote {
-            facts.push("the project's wrangler is not version 4: its data commands are remote unless --local".into());
+        match wrangler {
+            Wrangler::Unknown(why) if legacy_remote => facts.push(format!("the installed wrangler's version is unknown ({why}): as with wrangler 3, its data commands count as remote unless --local")),
+            Wrangler::Other(version) if legacy_remote => facts.push(format!("the project's wrangler is {version}, not version 4: its data commands are remote unless --local")),
+            _ => {}
         }
         let (local, remote_flag) = (inv.boolean("local"), inv.boolean("remote"));
-        let remote = legacy_remote
-            || if row.path.starts_with("d1 ") {
-                // d1 goes remote only with --remote, or --preview (which wrangler rejects without
-                // --remote); `--local=false`/`--no-local` leave it local (`executeSql`).
-                remote_flag == Some(true) || inv.boolean("preview") == Some(true)
-            } else if data_command {
-                // kv and r2: wrangler's `isLocal` (local unless --remote or --local=false); their
-                // --preview picks the preview namespace, not the remote.
-                remote_flag == Some(true) || (local == Some(false) && remote_flag != Some(false))
-            } else {
-                remote_flag == Some(true)
-                    || local == Some(false)
-                    || inv.boolean("preview") == Some(true)
-            };
-        if remote {
+        let remote_in_4 = if row.path.starts_with("d1 ") {
+            // d1 goes remote only with --remote, or --preview (which wrangler rejects without
+            // --remote); `--local=false`/`--no-local` leave it local (`executeSql`).
+            remote_flag == Some(true) || inv.boolean("preview") == Some(true)
+        } else if data_command {
+            // kv and r2: wrangler's `isLocal` (local unless --remote or --local=false); their
+            // --preview picks the preview namespace, not the remote.
+            remote_flag == Some(true) || (local == Some(false) && remote_flag != Some(false))
+        } else {
+            remote_flag == Some(true)
+                || local == Some(false)
+                || inv.boolean("preview") == Some(true)
+        };
+        let remote = legacy_remote || remote_in_4;
+        if let Wrangler::Unknown(why) = wrangler
+            && legacy_remote
+            && !remote_in_4
+        {
+            let class = row.when_remote.unwrap_or(Class::Production);
+            v.set(
+                class,
+                Rule::WranglerVersionUnknown,
+                format!(
+                    "`{}` goes to the remote resource with wrangler 3, and the installed wrangler's version is unknown ({why}): {}",
+                    row.path,
+                    class.as_str()
+                ),
+            );
+        } else if remote {
             let class = row.when_remote.unwrap_or(Class::Production);
             v.set(
                 class,
@@ -750,7 +783,55 @@ pub fn classify(
             }
         }
     }
+    // A config we cannot read (invalid, nested deeper than our readers go, a `__proto__` key,
+    // too large) while wrangler may read it: every command whose class the config decides is
+    // production, whatever the environment (fail closed). `dev` is ruled on above: the config
+    // can make it preview at most.
+    if v.class <= Class::Production
+        && let Some(e) =
+            config_unreadable(inv, row, production_env, v.class, config, default_config)
+    {
+        let e = e.to_string();
+        facts.push(format!("config unreadable: {e}"));
+        v.set(
+            Class::Production,
+            Rule::ConfigUnreadable,
+            format!(
+                "the config decides what `{}` does, and it cannot be read: {e}",
+                row.path
+            ),
+        );
+    }
     op(v, row.destructive, facts, routes)
+}
+
+/// The unreadable config that would have decided the class of this call (`class`: what the
+/// other rules made of it), if any: the config in use for what a deploy publishes besides code
+/// (routes, addresses, deleted or moved Durable Object classes, Workflows), the exports
+/// `versions upload` sends and the preview namespace of a KV write; that config or the
+/// project's default config for whether a non-production environment's Worker and data are
+/// production.
+fn config_unreadable<'a>(
+    inv: &Invocation,
+    row: &crate::wrangler::Command,
+    production_env: bool,
+    class: Class,
+    config: Option<&'a Result<Config, ConfigError>>,
+    default_config: Option<&'a Result<Config, ConfigError>>,
+) -> Option<&'a ConfigError> {
+    let lowers =
+        row.env_scoped && !row.destructive && !production_env && class == Class::Production;
+    match (config, default_config) {
+        (Some(Err(e)), _)
+            if lowers
+                || kv_preview_write(inv)
+                || matches!(row.path, "deploy" | "triggers deploy" | "versions upload") =>
+        {
+            Some(e)
+        }
+        (Some(Ok(_)), Some(Err(e))) if lowers => Some(e),
+        _ => None,
+    }
 }
 
 /// Commands in which `WRANGLER_CI_OVERRIDE_NAME` renames the Worker: wrangler's
@@ -943,14 +1024,9 @@ fn deploy_raises(
         );
     }
     match config {
-        Some(Err(e)) => {
-            facts.push(format!("config unreadable: {e}"));
-            v.raise(
-                Class::Production,
-                Rule::ConfigUnreadable,
-                format!("the config cannot be read, so its routes are unknown: {e}"),
-            );
-        }
+        // An unreadable config is ruled on once for every command the config decides, at the
+        // end of [`classify`] (`config-unreadable`).
+        Some(Err(_)) | None => {}
         Some(Ok(cfg)) => {
             let eff = cfg.effective(environment);
             let (routes, inherited) = eff.routes();
@@ -1016,7 +1092,6 @@ fn deploy_raises(
                 }
             }
         }
-        None => {}
     }
     published
 }
@@ -1205,7 +1280,7 @@ mod tests {
                 &parse(&args),
                 None,
                 None,
-                false,
+                &Wrangler::Four,
                 false,
                 None,
                 None,
@@ -1308,7 +1383,7 @@ mod tests {
             &parse(&[OsString::from("publish")]),
             None,
             None,
-            false,
+            &Wrangler::Four,
             false,
             None,
             None,
@@ -1319,7 +1394,7 @@ mod tests {
             &parse(&[OsString::from("deploy")]),
             None,
             None,
-            false,
+            &Wrangler::Four,
             false,
             None,
             None,

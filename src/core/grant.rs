@@ -601,7 +601,7 @@ mod tests {
             env: crate::context::Env::default(),
             cloudflare_env: None,
             name_override: None,
-            legacy_wrangler: false,
+            wrangler: crate::classify::Wrangler::Four,
             open_next: false,
             config: Some(Ok(crate::wrangler::config::Config {
                 path: "/p/wrangler.jsonc".into(),

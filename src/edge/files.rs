@@ -136,7 +136,7 @@ mod tests {
     use std::ffi::OsString;
     use std::path::{Path, PathBuf};
 
-    use crate::classify::{Targets, classify};
+    use crate::classify::{Targets, Wrangler, classify};
     use crate::core::wrangler::lean::tests::answers;
     use crate::wrangler::config::{Config, ConfigError, parse, parse_for_classifier};
 
@@ -206,8 +206,26 @@ mod tests {
                             } else {
                                 (None, None)
                             };
-                            let a = classify(inv, cf_env, None, false, false, Some(&full_r), fd, t);
-                            let b = classify(inv, cf_env, None, false, false, Some(&lean_r), ld, t);
+                            let a = classify(
+                                inv,
+                                cf_env,
+                                None,
+                                &Wrangler::Four,
+                                false,
+                                Some(&full_r),
+                                fd,
+                                t,
+                            );
+                            let b = classify(
+                                inv,
+                                cf_env,
+                                None,
+                                &Wrangler::Four,
+                                false,
+                                Some(&lean_r),
+                                ld,
+                                t,
+                            );
                             assert_eq!(a, b, "{where_} {words:?} CLOUDFLARE_ENV={cf_env:?}");
                             checked += 1;
                         }

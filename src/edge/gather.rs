@@ -93,14 +93,14 @@ struct Cache {
     located: HashMap<SearchKey, Option<(PathBuf, bool)>>,
     /// A config file -> its parse.
     configs: HashMap<PathBuf, Result<Config, ConfigError>>,
-    /// `(directory, SAFE_WRANGLER_REAL, PATH)` -> the installed wrangler's major version.
+    /// `(directory, SAFE_WRANGLER_REAL, PATH)` -> the version of the wrangler that would run.
     majors: HashMap<
         (
             PathBuf,
             Option<std::ffi::OsString>,
             Option<std::ffi::OsString>,
         ),
-        Option<u32>,
+        classify::Wrangler,
     >,
 }
 
@@ -156,11 +156,15 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
     // Any value counts: a renamed Worker is never downgraded to preview.
     let name_override = seen("WRANGLER_CI_OVERRIDE_NAME").filter(|v| !v.is_empty());
     // Only a data command not already --local can be moved by the version.
-    let legacy_wrangler = inv
+    let wrangler = if inv
         .command
         .is_some_and(|c| c.local_by_default && c.when_remote.is_some())
         && inv.boolean("local") != Some(true)
-        && cached_major(world, &dir).is_some_and(|major| major != 4);
+    {
+        cached_wrangler(world, &dir)
+    } else {
+        classify::Wrangler::Four
+    };
     let plan = credentials::plan_dotenv(
         &inv.values("env-file"),
         &dir,
@@ -177,7 +181,7 @@ pub fn gather(world: &World, inv: &Invocation) -> Result<Project, policy::Policy
         env: world.env.clone(),
         cloudflare_env,
         name_override,
-        legacy_wrangler,
+        wrangler,
         open_next,
         config: None,
         dotenv: plan,
@@ -284,8 +288,8 @@ fn load_policy(dir: &Path, user_files: &[PathBuf]) -> Result<policy::Policy, pol
     loaded
 }
 
-/// [`installed_wrangler_major`] once per directory, `SAFE_WRANGLER_REAL` and `PATH`.
-fn cached_major(world: &World, dir: &Path) -> Option<u32> {
+/// [`installed_wrangler`] once per directory, `SAFE_WRANGLER_REAL` and `PATH`.
+fn cached_wrangler(world: &World, dir: &Path) -> classify::Wrangler {
     let key = (
         dir.to_path_buf(),
         world
@@ -294,13 +298,13 @@ fn cached_major(world: &World, dir: &Path) -> Option<u32> {
             .map(std::ffi::OsStr::to_owned),
         world.env.get("PATH").map(std::ffi::OsStr::to_owned),
     );
-    if let Some(hit) = CACHE.with(|c| c.borrow().majors.get(&key).copied()) {
+    if let Some(hit) = CACHE.with(|c| c.borrow().majors.get(&key).cloned()) {
         return hit;
     }
     at(4);
-    let major = installed_wrangler_major(world, dir);
-    CACHE.with(|c| c.borrow_mut().majors.insert(key, major));
-    major
+    let found = installed_wrangler(world, dir);
+    CACHE.with(|c| c.borrow_mut().majors.insert(key, found.clone()));
+    found
 }
 
 /// The config wrangler would use for `inv`, from where wrangler searches for it.
@@ -440,36 +444,138 @@ fn database_home() -> Option<PathBuf> {
     home
 }
 
-/// The major version of the wrangler package that would run: the nearest `node_modules`
-/// wrangler (where the lookup finds it), else the npm package behind `SAFE_WRANGLER_REAL` or the
-/// first `wrangler` on PATH (a global install: `.../wrangler/bin/wrangler.js`). Our command table
-/// describes wrangler 4; an older one has other defaults (its data commands are remote by default).
-fn installed_wrangler_major(world: &World, dir: &Path) -> Option<u32> {
-    let local = dir
-        .ancestors()
-        .map(|d| d.join("node_modules/wrangler/package.json"))
-        .find(|p| p.is_file());
-    let manifest = local.or_else(|| {
-        let me = world
-            .exe
-            .as_deref()
-            .and_then(|e| std::fs::canonicalize(e).ok());
-        let candidates = world
-            .env
-            .get("SAFE_WRANGLER_REAL")
-            .map(PathBuf::from)
+/// The version of the wrangler that would run: the one the wrapper would exec
+/// ([`crate::resolve::find_real`]), read from its npm package. Found as the package's
+/// `bin/wrangler.js` (directly or through symlinks: npm's `.bin` and global installs), or as a
+/// shell script that `exec`s one (pnpm's and npm's `cmd-shim` wrappers, a hand-written
+/// `exec .../wrangler/bin/wrangler.js "$@"`). Anything else is [`classify::Wrangler::Unknown`],
+/// which counts as wrangler 3 where 3 and 4 differ: no wrangler found, a script or binary we
+/// cannot follow (volta's and asdf's shims), a package.json missing, unreadable, not JSON
+/// (node reads none with a trailing comma) or without a version. Nothing is run: reading
+/// `wrangler --version` would cost a node start-up on the wrapper's path.
+fn installed_wrangler(world: &World, dir: &Path) -> classify::Wrangler {
+    use classify::Wrangler;
+    let unknown = |why: String| Wrangler::Unknown(crate::display::escape(&why));
+    let Some(me) = world
+        .exe
+        .as_deref()
+        .and_then(|e| crate::resolve::SelfId::of(e).ok())
+    else {
+        return unknown("safe-wrangler cannot inspect its own executable".into());
+    };
+    let Ok(real) = crate::resolve::find_real(
+        world.env.get("SAFE_WRANGLER_REAL"),
+        dir,
+        world.env.get("PATH"),
+        &me,
+    ) else {
+        return unknown("no wrangler found".into());
+    };
+    let manifest = match wrangler_package(&real) {
+        Ok(dir) => dir.join("package.json"),
+        Err(why) => return unknown(why),
+    };
+    let version = read_regular(&manifest)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string()))
+        .and_then(|v| {
+            v.get("version")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| "no \"version\"".to_owned())
+        });
+    let version = match version {
+        Ok(v) => v,
+        Err(e) => return unknown(format!("{}: {e}", manifest.display())),
+    };
+    match version.split('.').next().map(str::parse::<u32>) {
+        Some(Ok(4)) => Wrangler::Four,
+        Some(Ok(_)) => Wrangler::Other(crate::display::escape(&version)),
+        _ => unknown(format!(
+            "{}: the version {version:?} has no major number",
+            manifest.display()
+        )),
+    }
+}
+
+/// The most of a wrapper script we read to find the wrangler it runs (a shim is a few lines).
+const MAX_WRAPPER: u64 = 64 << 10;
+
+/// The directory of the wrangler npm package `real` runs, or why it is not known.
+fn wrangler_package(real: &Path) -> Result<PathBuf, String> {
+    let package_of = |script: &Path| -> Option<PathBuf> {
+        let canonical = std::fs::canonicalize(script).ok()?;
+        canonical
+            .ends_with("bin/wrangler.js")
+            .then(|| Some(canonical.parent()?.parent()?.to_path_buf()))?
+    };
+    if let Some(package) = package_of(real) {
+        return Ok(package);
+    }
+    let not_followed = || {
+        format!(
+            "{} is neither wrangler's bin/wrangler.js nor a script that execs it",
+            real.display()
+        )
+    };
+    let small = std::fs::metadata(real).is_ok_and(|m| m.len() <= MAX_WRAPPER);
+    let text = small
+        .then(|| read_regular(real).ok())
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|t| t.starts_with("#!"))
+        .ok_or_else(not_followed)?;
+    // `$basedir` is the directory the script was run from, as cmd-shim's wrappers set it.
+    let basedir = real.parent().unwrap_or(Path::new("/"));
+    let mut packages = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let Some(rest) = line.strip_prefix("exec ") else {
+            continue;
+        };
+        let target = shell_words(rest)
             .into_iter()
-            .chain(crate::resolve::on_path(world.env.get("PATH"), "wrangler"));
-        candidates
-            .filter_map(|c| std::fs::canonicalize(c).ok())
-            .find(|c| Some(c) != me.as_ref())
-            .filter(|real| real.ends_with("bin/wrangler.js"))
-            .and_then(|real| Some(real.parent()?.parent()?.join("package.json")))
-    })?;
-    let value: serde_json::Value = serde_json::from_slice(&read_regular(&manifest).ok()?).ok()?;
-    let version = value.get("version")?.as_str()?;
-    // An unreadable version is not wrangler 4 as far as we know.
-    Some(version.split('.').next()?.parse().unwrap_or(0))
+            .filter(|w| w.ends_with("/bin/wrangler.js"))
+            .map(|w| {
+                let tail = w
+                    .strip_prefix("$basedir/")
+                    .or_else(|| w.strip_prefix("${basedir}/"));
+                match tail {
+                    Some(tail) => basedir.join(tail),
+                    None => PathBuf::from(w),
+                }
+            })
+            .find(|p| p.is_absolute() && !p.as_os_str().to_string_lossy().contains('$'));
+        match target.as_deref().and_then(package_of) {
+            Some(package) => packages.push(package),
+            None => return Err(not_followed()),
+        }
+    }
+    packages.dedup();
+    match packages.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(not_followed()),
+    }
+}
+
+/// The words of a shell command line: blanks split, single and double quotes group (no
+/// expansion; a word keeps any `$` it has, and is then not followed).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (_, c) => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    words
 }
 
 /// A directory as wrangler ends up in it: `--cwd` is a `chdir` (so the kernel resolves `..` and
@@ -637,4 +743,57 @@ pub fn gather_dotenv(env: &Env, inv: &Invocation, dir: &Path) -> Dotenv {
         Err(wrangler::dotenv::Stuck(what)) => out.problem = Some(DotenvProblem::Stuck(what)),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn exe(path: &Path, body: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn a_wrapper_script_is_followed_to_the_package_it_execs() {
+        let t = tempfile::tempdir().unwrap();
+        let package = t.path().join("lib/node_modules/wrangler");
+        exe(&package.join("bin/wrangler.js"), "#!/usr/bin/env node\n");
+        let absolute = t.path().join("bin/wrangler");
+        exe(
+            &absolute,
+            &format!(
+                "#!/bin/sh\nexec {}/bin/wrangler.js \"$@\"\n",
+                package.display()
+            ),
+        );
+        let canonical = std::fs::canonicalize(&package).unwrap();
+        assert_eq!(wrangler_package(&absolute), Ok(canonical.clone()));
+        let shim = t.path().join("lib/node_modules/.bin/wrangler");
+        exe(
+            &shim,
+            "#!/bin/sh\nif [ -x \"$basedir/node\" ]; then\n  exec \"$basedir/node\"  \"$basedir/../wrangler/bin/wrangler.js\" \"$@\"\nelse\n  exec node  \"${basedir}/../wrangler/bin/wrangler.js\" \"$@\"\nfi\n",
+        );
+        assert_eq!(wrangler_package(&shim), Ok(canonical));
+        // A target in a variable, two different targets, or no exec at all: not followed.
+        for body in [
+            "#!/bin/sh\nW=/x/bin/wrangler.js\nexec \"$W\" \"$@\"\n",
+            "#!/bin/sh\nexec /a/bin/wrangler.js\nexec /b/bin/wrangler.js\n",
+            "#!/bin/sh\nexec /home/u/.asdf/bin/asdf exec \"wrangler\" \"$@\"\n",
+            "#!/bin/sh\n/usr/bin/node /x/bin/wrangler.js\n",
+        ] {
+            exe(&absolute, body);
+            assert!(wrangler_package(&absolute).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn shell_words_group_quotes_and_keep_dollars() {
+        assert_eq!(
+            shell_words(r#""$basedir/node"  '$x y' a"b"c "$@""#),
+            ["$basedir/node", "$x y", "abc", "$@"]
+        );
+    }
 }

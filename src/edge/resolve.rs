@@ -23,6 +23,8 @@ pub enum NotFound {
     Missing,
     /// `SAFE_WRANGLER_REAL` names something unusable.
     BadOverride(String),
+    /// `SAFE_WRANGLER_REAL` names something that exists but cannot be executed (exit 126).
+    NotExecutable(String),
 }
 
 /// Identity of this program, measured once.
@@ -106,10 +108,25 @@ pub fn find_real(
     if let Some(o) = override_path.filter(|o| !o.is_empty()) {
         let p = dir.join(o);
         if !is_executable_file(&p) {
-            return Err(NotFound::BadOverride(format!(
-                "SAFE_WRANGLER_REAL={} is not an executable file",
-                p.display()
-            )));
+            let shown = p.display();
+            return Err(match fs::metadata(&p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    NotFound::BadOverride(format!("SAFE_WRANGLER_REAL={shown} does not exist"))
+                }
+                Err(e) => NotFound::NotExecutable(format!(
+                    "SAFE_WRANGLER_REAL={shown} cannot be executed: {e}"
+                )),
+                Ok(m) if m.is_dir() => NotFound::NotExecutable(format!(
+                    "SAFE_WRANGLER_REAL={shown} cannot be executed: it is a directory"
+                )),
+                Ok(m) if !m.is_file() => NotFound::NotExecutable(format!(
+                    "SAFE_WRANGLER_REAL={shown} cannot be executed: it is not a regular file"
+                )),
+                Ok(m) => NotFound::NotExecutable(format!(
+                    "SAFE_WRANGLER_REAL={shown} cannot be executed: it has no execute permission (mode {:o}); chmod +x it or point SAFE_WRANGLER_REAL at the real wrangler",
+                    m.permissions().mode() & 0o7777
+                )),
+            });
         }
         if me.is_me(&p) {
             return Err(NotFound::BadOverride(format!(

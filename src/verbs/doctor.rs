@@ -782,7 +782,7 @@ fn deploy_class(
         &crate::wrangler::argv::parse(&args),
         None,
         None,
-        false,
+        &crate::classify::Wrangler::Four,
         false,
         config,
         None,

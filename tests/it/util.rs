@@ -49,7 +49,20 @@ impl Sandbox {
         let s = Sandbox { root };
         fs::create_dir_all(s.project()).unwrap();
         fs::create_dir_all(s.home()).unwrap();
-        write_exe(&s.real_dir().join("wrangler"), FAKE);
+        // Installed as npm installs wrangler 4: `wrangler` on PATH links to the package's
+        // `bin/wrangler.js`, beside the package.json whose version safe-wrangler reads.
+        let package = s.real_dir().join("node_modules/wrangler");
+        write_exe(&package.join("bin/wrangler.js"), FAKE);
+        fs::write(
+            package.join("package.json"),
+            r#"{"name": "wrangler", "version": "4.164.0"}"#,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            "node_modules/wrangler/bin/wrangler.js",
+            s.real_dir().join("wrangler"),
+        )
+        .unwrap();
         let shim = s.shims().join("wrangler");
         fs::create_dir_all(s.shims()).unwrap();
         std::os::unix::fs::symlink(BIN, &shim).unwrap();

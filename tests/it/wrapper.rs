@@ -353,6 +353,47 @@ fn missing_wrangler_is_127_with_the_install_hint() {
     assert!(out.stderr().contains("safe-wrangler itself"));
 }
 
+/// README: 126 when the real wrangler was found but could not be executed. An existing file
+/// without execute permission, or a directory, named by `SAFE_WRANGLER_REAL` is found: one line
+/// with the path and why, and nothing runs.
+#[test]
+fn an_override_that_cannot_be_executed_is_126_with_the_path_and_why() {
+    let s = Sandbox::new();
+    let file = s.path("not-executable");
+    fs::write(&file, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = s
+        .safe(&["whoami"])
+        .env("SAFE_WRANGLER_REAL", &file)
+        .output();
+    out.assert_code(126);
+    assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains(&file.display().to_string()),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("no execute permission"),
+        "{}",
+        out.stderr()
+    );
+    assert!(s.wrangler_argv().is_none());
+    let out = s
+        .safe(&["whoami"])
+        .env("SAFE_WRANGLER_REAL", s.home())
+        .output();
+    out.assert_code(126);
+    assert!(out.stderr().contains("is a directory"), "{}", out.stderr());
+    // Through the shim, for an agent, the same.
+    let out = s
+        .shim(&["whoami"])
+        .env("SAFE_WRANGLER_REAL", &file)
+        .env("AI_AGENT", "test")
+        .output();
+    out.assert_code(126);
+}
+
 #[test]
 fn node_modules_bin_wins_over_path_and_follows_cwd_flag() {
     let s = Sandbox::new();
