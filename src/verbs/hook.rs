@@ -520,7 +520,7 @@ pub fn answer(world: &World, agent: Agent) -> u8 {
             let answer = deny_output(agent, &reason);
             let written =
                 writeln!(std::io::stdout(), "{answer}").and_then(|()| std::io::stdout().flush());
-            if written.is_ok() {
+            if written.is_ok() && !stdout_is_null() {
                 return 0;
             }
             // The answer did not reach the agent: exit 2 blocks on its own (for Cursor too: it
@@ -529,6 +529,23 @@ pub fn answer(world: &World, agent: Agent) -> u8 {
             2
         }
     }
+}
+
+/// Whether our stdout is `/dev/null`, where a written answer reaches no one: so it is when the
+/// agent closed it (the runtime reopens a closed stdout on `/dev/null`) or sent it there.
+fn stdout_is_null() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    let (Ok(out), Ok(null)) = (
+        nix::sys::stat::fstat(std::io::stdout().as_fd()),
+        std::fs::metadata("/dev/null"),
+    ) else {
+        return false;
+    };
+    null.file_type().is_char_device()
+        && nix::sys::stat::SFlag::from_bits_truncate(out.st_mode) & nix::sys::stat::SFlag::S_IFMT
+            == nix::sys::stat::SFlag::S_IFCHR
+        && out.st_rdev == null.rdev()
 }
 
 /// The hook's deadline: `alarm(2)` and a `SIGALRM` handler (no thread: no stack mapping, no

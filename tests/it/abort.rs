@@ -2,6 +2,7 @@
 //! ends safe-wrangler with SIGABRT (134); each way in ends with the code it promises.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::json;
@@ -68,6 +69,8 @@ fn a_refusal_still_exits_77_when_stderr_is_a_broken_pipe() {
 fn hook_input(agent: &str, command: &str, cwd: &str) -> String {
     match agent {
         "cursor" => json!({"conversation_id": "c", "hook_event_name": "beforeShellExecution", "command": command, "cwd": cwd}),
+        "gemini" => json!({"session_id": "s", "cwd": cwd, "hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "tool_input": {"command": command}}),
+        "copilot" => json!({"sessionId": "s", "timestamp": 1_704_614_600_000_u64, "cwd": cwd, "toolName": "bash", "toolArgs": json!({"command": command}).to_string()}),
         _ => json!({"session_id": "s", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}}),
     }
     .to_string()
@@ -83,6 +86,39 @@ fn a_hook_that_cannot_write_its_answer_blocks_with_exit_2() {
         let out = run(cmd, &hook_input(agent, "npx wrangler deploy", &cwd));
         assert_eq!(out.code(), Some(2), "{agent}: {}", out.stderr());
         assert!(out.stderr().contains("safe-wrangler hook: "), "{agent}");
+    }
+}
+
+/// An agent that closed the hook's stdout, or sent it to /dev/null, reads no answer: a denial
+/// must then block by exit code alone, never exit 0 with the answer lost.
+#[test]
+fn a_hook_whose_stdout_is_closed_or_null_blocks_with_exit_2() {
+    let s = Sandbox::new();
+    let cwd = s.project().display().to_string();
+    for agent in ["claude", "codex", "gemini", "copilot", "cursor"] {
+        let input = hook_input(agent, "npx wrangler deploy", &cwd);
+        let mut null = s.safe(&["hook", agent]).cmd;
+        null.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut closed = s
+            .run(
+                Path::new("/bin/sh"),
+                &["-c", "exec \"$0\" hook \"$1\" >&-", crate::util::BIN, agent],
+            )
+            .cmd;
+        closed.stderr(Stdio::piped());
+        for (how, cmd) in [("null", null), ("closed", closed)] {
+            let out = run(cmd, &input);
+            assert_eq!(out.code(), Some(2), "{agent} {how}: {}", out.stderr());
+            assert!(
+                out.stderr().contains("safe-wrangler hook: "),
+                "{agent} {how}"
+            );
+        }
+        // An allowed call still gets no objection.
+        let mut allowed = s.safe(&["hook", agent]).cmd;
+        allowed.stdout(Stdio::null()).stderr(Stdio::piped());
+        let out = run(allowed, &hook_input(agent, "ls", &cwd));
+        assert_eq!(out.code(), Some(0), "{agent}: {}", out.stderr());
     }
 }
 
