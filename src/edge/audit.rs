@@ -325,9 +325,8 @@ pub fn show(world: &World, since: Option<&str>, class: Option<&str>, json_out: b
         };
         match stream(std::io::BufReader::new(f), &filter, &mut out) {
             Ok(n) => skipped += n,
-            // The reader went away (`log | head`): stop quietly.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
-            Err(e) => {
+            Err(Failure::Write(e)) => return cannot_write(&e),
+            Err(Failure::Read(e)) => {
                 eprintln!(
                     "safe-wrangler: cannot read {}: {e}",
                     esc(&file.display().to_string())
@@ -337,11 +336,7 @@ pub fn show(world: &World, since: Option<&str>, class: Option<&str>, json_out: b
         }
     }
     if let Err(e) = out.flush() {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return 0;
-        }
-        eprintln!("safe-wrangler: cannot write: {e}");
-        return 1;
+        return cannot_write(&e);
     }
     if skipped > 0 {
         eprintln!(
@@ -365,11 +360,31 @@ struct Filter<'a> {
 
 /// Reads `input` line by line (never the whole file), writing the lines `filter` keeps; returns
 /// how many lines could not be read (torn, not UTF-8, not JSON, or longer than [`MAX_LINE`]).
+/// Why `log` stopped: its input could not be read, or its output could not be written.
+#[derive(Debug)]
+enum Failure {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// `log`'s output failed: a reader that went away (`log | head`) stops quietly; anything else
+/// (a full disk) is one line and [`crate::Exit::Output`].
+fn cannot_write(e: &std::io::Error) -> u8 {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return 0;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "safe-wrangler: cannot write to stdout: {e}"
+    );
+    crate::Exit::Output.code()
+}
+
 fn stream(
     mut input: impl std::io::BufRead,
     filter: &Filter<'_>,
     out: &mut impl Write,
-) -> std::io::Result<u64> {
+) -> Result<u64, Failure> {
     let mut skipped = 0;
     let mut line = Vec::new();
     loop {
@@ -377,7 +392,7 @@ fn stream(
         let mut too_long = false;
         let mut saw_any = false;
         loop {
-            let buf = input.fill_buf()?;
+            let buf = input.fill_buf().map_err(Failure::Read)?;
             if buf.is_empty() {
                 break;
             }
@@ -411,7 +426,7 @@ fn stream(
             skipped += 1;
             continue;
         };
-        show_line(text, &e, filter, out)?;
+        show_line(text, &e, filter, out).map_err(Failure::Write)?;
     }
 }
 

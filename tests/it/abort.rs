@@ -216,4 +216,16 @@ fn output_that_cannot_be_written_is_one_line_and_exit_74() {
     cmd.stdout(full()).stderr(full());
     assert_eq!(cmd.status().unwrap().code(), Some(77));
     assert!(s.wrangler_argv().is_none(), "wrangler must not run");
+    // log, with the line that refusal wrote to show.
+    let mut cmd = s
+        .safe(&["log"])
+        .env("SAFE_WRANGLER_LOG", s.path("audit.log"))
+        .cmd;
+    cmd.stdout(full()).stderr(Stdio::piped());
+    let out = Out(cmd.spawn().unwrap().wait_with_output().unwrap());
+    assert_eq!(out.code(), Some(74), "log: {}", out.stderr());
+    assert_eq!(
+        out.stderr().trim_end(),
+        "safe-wrangler: cannot write to stdout: No space left on device (os error 28)"
+    );
 }
