@@ -210,12 +210,11 @@ wrangler's own. `safe-wrangler --version` prints this version and the real wrang
 #[must_use]
 pub fn help() -> u8 {
     use clap::CommandFactory as _;
-    use std::io::Write as _;
     let text = Own::command()
         .after_help(HELP_AFTER)
         .override_usage("safe-wrangler <VERB> [ARGS]...\n       safe-wrangler <WRANGLER ARGS>...")
         .render_help();
-    let _ = write!(std::io::stdout(), "{text}");
+    print!("{text}");
     0
 }
 

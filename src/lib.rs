@@ -586,9 +586,8 @@ fn oauth_note(world: &World, dotenv: &credentials::DotenvPlan) {
 /// `safe-wrangler --version`: ours, then the real wrangler's (`wrangler --version`, run with no
 /// Cloudflare credential, as local work is).
 fn version(world: &World) -> u8 {
-    use std::io::Write as _;
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "safe-wrangler {}", env!("CARGO_PKG_VERSION"));
+    // println!: a failed write ends through the panic hook (quietly on a broken pipe, else 74).
+    println!("safe-wrangler {}", env!("CARGO_PKG_VERSION"));
     let depth = match nesting_depth(&world.env) {
         Ok(d) => d,
         Err(why) => return Error::NotFound(why.to_owned()).report(),
@@ -612,8 +611,7 @@ fn version(world: &World) -> u8 {
                 .map(str::trim)
                 .find(|l| !l.is_empty())
                 .unwrap_or("?");
-            let _ = writeln!(
-                out,
+            println!(
                 "wrangler {} ({})",
                 display::escape(line),
                 exec::shown(&real)

@@ -38,8 +38,10 @@ fn say(line: &str) {
     );
 }
 
+/// A line of our output; a failed write ends through the panic hook (quietly on a broken pipe,
+/// else 74).
 fn out(line: &str) {
-    let _ = writeln!(std::io::stdout(), "{line}");
+    println!("{line}");
 }
 
 /// The user who approves.

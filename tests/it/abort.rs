@@ -201,6 +201,9 @@ fn output_that_cannot_be_written_is_one_line_and_exit_74() {
         &["plan", "deploy"],
         &["doctor"],
         &["scripts"],
+        &["--version"],
+        &["--help"],
+        &["grants", "--json"],
     ] {
         let mut cmd = s.safe(verb).cmd;
         cmd.stdout(full()).stderr(Stdio::piped());
