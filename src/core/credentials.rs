@@ -24,10 +24,15 @@ use crate::context::Env;
 
 /// The variables through which wrangler takes a Cloudflare credential. A global API key and email
 /// outrank a token in wrangler, and the `CF_*` spellings are its deprecated aliases.
+/// `CLOUDFLARE_API_HEADERS` is a JSON object of extra headers that wrangler 4.164 sets on every
+/// API request *after* its own `Authorization` (`addCustomApiHeaders`, cli.js L62920-62966), so
+/// `{"Authorization":"Bearer ..."}` (or `X-Auth-Key`/`X-Auth-Email`) replaces the OAuth login:
+/// a credential by another name, removed everywhere, approved CI included (CI gets one token).
 pub const CREDENTIAL_VARS: &[&str] = &[
     "CLOUDFLARE_API_TOKEN",
     "CLOUDFLARE_API_KEY",
     "CLOUDFLARE_EMAIL",
+    "CLOUDFLARE_API_HEADERS",
     "CF_API_TOKEN",
     "CF_API_KEY",
     "CF_EMAIL",
