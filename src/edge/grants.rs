@@ -204,14 +204,14 @@ pub fn record(env: &Env, event: &str, g: &Grant, extra: Value) {
         "production": true,
         "resources": {
             "worker": fp.worker.as_deref().map(crate::secrets::redact),
-            "routes": fp.routes,
+            "routes": fp.routes.iter().map(|r| crate::secrets::redact(r)).collect::<Vec<_>>(),
         },
         "decision": event,
         "decided_by": crate::core::policy::DecidedBy::Grant(g.id.clone()),
         "grant": {
             "id": g.id,
             "owner": g.owner,
-            "reason": g.reason,
+            "reason": g.reason.as_deref().map(crate::secrets::redact),
             "what": g.what,
             "expires": crate::audit::rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(g.expires)),
             "uses_left": g.uses_left(),
