@@ -76,6 +76,10 @@ fn github(s: &Sandbox, run: Run, git_ref: &str, event: &str) -> Run {
         .env("CLOUDFLARE_API_TOKEN", STRAY_TOKEN)
         .env("CLOUDFLARE_API_KEY", STRAY_TOKEN)
         .env("CLOUDFLARE_EMAIL", "ci@example.com")
+        .env(
+            "CLOUDFLARE_API_HEADERS",
+            format!(r#"{{"Authorization":"Bearer {STRAY_TOKEN}"}}"#),
+        )
 }
 
 fn gitlab(s: &Sandbox, run: Run, branch: &str) -> Run {
@@ -116,7 +120,9 @@ fn approved_github_actions_gets_exactly_the_class_token() {
     assert!(
         !s.wrangler_env()
             .iter()
-            .any(|(k, _)| k == "CLOUDFLARE_API_KEY" || k == "CLOUDFLARE_EMAIL")
+            .any(|(k, _)| k == "CLOUDFLARE_API_KEY"
+                || k == "CLOUDFLARE_EMAIL"
+                || k == "CLOUDFLARE_API_HEADERS")
     );
     github(
         &s,
