@@ -17,6 +17,7 @@
 
 use serde::Serialize;
 
+use crate::secrets::redact;
 use crate::wrangler::Class;
 use crate::wrangler::argv::Invocation;
 use crate::wrangler::config::{Config, ConfigError, UNCOMPARABLE, WORKER};
@@ -41,7 +42,9 @@ pub struct Operation {
     pub why: String,
     /// Config facts that mattered ("routes inherited from the top level: ...").
     pub facts: Vec<String>,
-    /// The route patterns a deploy would publish (from the command line, else the config).
+    /// The route patterns a deploy would publish (from the command line, else the config), as
+    /// they may be shown and logged: credentials redacted (`--route <token>.example.com/x`).
+    /// Only shown (explain, the audit log), never decided on.
     pub routes: Vec<String>,
 }
 
@@ -1004,7 +1007,10 @@ fn deploy_raises(
         .into_iter()
         .chain(inv.values("domains"))
         .collect();
-    let mut published: Vec<String> = cli_routes.iter().map(|r| (*r).to_owned()).collect();
+    let mut published: Vec<String> = cli_routes
+        .iter()
+        .map(|r| crate::secrets::redact(r))
+        .collect();
     if !cli_routes.is_empty() {
         facts.push(format!(
             "routes from the command line: {}",
@@ -1031,7 +1037,7 @@ fn deploy_raises(
             let eff = cfg.effective(environment);
             let (routes, inherited) = eff.routes();
             if !routes.is_empty() && cli_routes.is_empty() {
-                published = routes.iter().map(|r| r.pattern.clone()).collect();
+                published = routes.iter().map(|r| redact(&r.pattern)).collect();
                 let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
                 let from = if inherited {
                     "routes inherited from the top level"

@@ -24,10 +24,22 @@ use crate::context::Env;
 
 /// The variables through which wrangler takes a Cloudflare credential. A global API key and email
 /// outrank a token in wrangler, and the `CF_*` spellings are its deprecated aliases.
+/// `CLOUDFLARE_API_HEADERS` is a JSON object of extra headers that wrangler 4.164 sets on every
+/// API request *after* its own `Authorization` (`addCustomApiHeaders`, cli.js L62920-62966), so
+/// `{"Authorization":"Bearer ..."}` (or `X-Auth-Key`/`X-Auth-Email`) replaces the OAuth login:
+/// a credential by another name, removed everywhere, approved CI included (CI gets one token).
+/// Two narrower credentials wrangler sends as `Authorization: Bearer` instead of the login:
+/// `WRANGLER_BASIN_SQL_AUTH_TOKEN` (`r2 sql query`, L221159; it falls back to
+/// `CLOUDFLARE_API_TOKEN`, never to OAuth) and `CF_PAGES_UPLOAD_JWT` (`pages project upload`,
+/// L303117). Not here: `CLOUDFLARE_ACCESS_CLIENT_ID`/`_SECRET` and
+/// `WRANGLER_CF_AUTHORIZATION_TOKEN` go only to hosts behind Cloudflare Access, never to the API.
 pub const CREDENTIAL_VARS: &[&str] = &[
     "CLOUDFLARE_API_TOKEN",
     "CLOUDFLARE_API_KEY",
     "CLOUDFLARE_EMAIL",
+    "CLOUDFLARE_API_HEADERS",
+    "WRANGLER_BASIN_SQL_AUTH_TOKEN",
+    "CF_PAGES_UPLOAD_JWT",
     "CF_API_TOKEN",
     "CF_API_KEY",
     "CF_EMAIL",

@@ -28,21 +28,25 @@ const SECRET_VALUE_FLAGS: &[&str] = &[
     "--secret-access-key",
 ];
 
-/// Whether a word looks like a Cloudflare credential: the current token shapes (`cfut_`,
-/// `cfat_`, `cfk_` prefix + 40 alphanumerics + 8 hex) or a legacy 40-character token, or a
-/// `VAR=value` assignment of a credential variable, or any shape `secrets` knows (Origin CA keys,
-/// tokens after a Cloudflare-ish name).
-#[must_use]
-pub fn looks_secret(word: &str) -> bool {
+/// Whether a whole word is hidden, whatever the rest of it: a `VAR=value` assignment of a
+/// credential variable (any value), or a value that starts like a scannable token (`cfut_`,
+/// `cfat_`, `cfk_`) without being an exact one.
+fn whole_word_secret(word: &str) -> bool {
     let body = word.rsplit(['=', ':']).next().unwrap_or(word);
     let prefixed = ["cfut_", "cfat_", "cfk_"]
         .iter()
         .any(|p| body.starts_with(p));
-    let legacy = crate::secrets::bare_legacy_token(body);
     let assignment = word
         .split_once('=')
         .is_some_and(|(k, _)| crate::credentials::is_credential(k));
-    prefixed || legacy || assignment || crate::secrets::line_has_secret(word).is_some()
+    prefixed || assignment
+}
+
+/// Whether a word holds a Cloudflare credential: a whole-word one (see [`redact_word`]) or any
+/// shape [`crate::secrets`] finds anywhere in it.
+#[must_use]
+pub fn looks_secret(word: &str) -> bool {
+    whole_word_secret(word) || crate::secrets::contains_secret(word)
 }
 
 /// The user's argv, word by word, with secrets replaced by `<redacted>` (not yet escaped).
@@ -71,12 +75,12 @@ pub fn redacted_words(args: &[OsString]) -> Vec<String> {
             raw_flag.to_owned()
         };
         let flag = kebab.as_str();
-        let shown = if redact_next || looks_secret(&word) {
+        let shown = if redact_next || whole_word_secret(&word) {
             redact_value(&word)
         } else if SECRET_VALUE_FLAGS.contains(&flag) && inline.is_some() {
             format!("{raw_flag}={}", redact_value(inline.unwrap_or_default()))
         } else {
-            word.clone()
+            redact_word(&word)
         };
         redact_next = if word.starts_with('-') {
             SECRET_VALUE_FLAGS.contains(&flag)
@@ -99,13 +103,17 @@ pub fn command_line(program: &str, args: &[OsString]) -> String {
     escape(&words.join(" "))
 }
 
-/// One word as it may be shown: `<redacted>` when it looks like a secret.
+/// One argv word as it may be shown or logged (not yet escaped): the one argv-word redaction.
+/// A whole-word secret ([`whole_word_secret`]) becomes `<redacted>`; otherwise every credential
+/// [`crate::secrets::redact`] finds inside the word is replaced (in a SQL string, after a glued
+/// short flag `-e<token>`, in `--flag=<token>`, `<token>.example.com/x`, `<token>@100`), and the
+/// rest stays: a git SHA, a version id and a Worker name are shown as given.
 #[must_use]
 pub fn redact_word(word: &str) -> String {
-    if looks_secret(word) {
-        "<redacted>".to_owned()
+    if whole_word_secret(word) {
+        crate::secrets::REDACTED.to_owned()
     } else {
-        word.to_owned()
+        crate::secrets::redact(word)
     }
 }
 
@@ -251,6 +259,33 @@ mod tests {
             "environment \"<redacted>\""
         );
         assert_eq!(shown(sha), sha);
+        // Inside a word: the token goes, the rest of the word stays.
+        let scannable = format!("cfut_{token}0123abcd");
+        for (word, want) in [
+            (format!("-e{scannable}"), "-e<redacted>".to_owned()),
+            (format!("-e{token}"), "-e<redacted>".to_owned()),
+            (
+                format!("{token}.example.com/x"),
+                "<redacted>.example.com/x".to_owned(),
+            ),
+            (format!("{token}@100"), "<redacted>@100".to_owned()),
+            (format!("--name={token}"), "--name=<redacted>".to_owned()),
+            (
+                format!("UPDATE t SET tok='{token}'"),
+                "UPDATE t SET tok='<redacted>'".to_owned(),
+            ),
+        ] {
+            assert_eq!(redact_word(&word), want, "{word}");
+            let args = [OsString::from("x"), OsString::from(&word)];
+            assert_eq!(redacted_words(&args), ["x".to_owned(), want], "{word}");
+        }
+        for visible in [
+            format!("-c{sha}"),
+            format!("{sha}@100"),
+            "--name=my-very-long-worker-name-for-production1".to_owned(),
+        ] {
+            assert_eq!(redact_word(&visible), visible);
+        }
         assert_eq!(
             shown("my-very-long-worker-name-for-production1"),
             "my-very-long-worker-name-for-production1"

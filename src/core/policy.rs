@@ -127,7 +127,10 @@ pub struct PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        // The parser's message quotes what it could not read (`invalid type: string "..."`),
+        // which may be a pasted credential: every way this is shown gets it redacted and escaped.
+        let text = format!("{}: {}", self.path.display(), self.message);
+        f.write_str(&crate::display::shown(&text))
     }
 }
 

@@ -294,7 +294,7 @@ impl AuditEntry {
             production: Some(true),
             resources: Some(Resources {
                 worker: fp.worker.as_deref().map(redact),
-                routes: fp.routes.clone(),
+                routes: fp.routes.iter().map(|r| redact(r)).collect(),
             }),
             decision: event.to_owned(),
             decided_by: crate::core::policy::DecidedBy::Grant(g.id.clone())

@@ -116,12 +116,22 @@ fn is_origin_ca_char(b: u8) -> bool {
     is_word(b) || matches!(b, b'+' | b'/' | b'=')
 }
 
+/// Whether `i` follows a short flag its value is glued to (`-e<value>`, as yargs reads it): a
+/// `-` that starts a word, then one letter. A credential may start there although a letter
+/// precedes it; `--e<value>` and `x-e<value>` are words, not glued flags.
+fn after_short_flag(bytes: &[u8], i: usize) -> bool {
+    i >= 2
+        && bytes[i - 2] == b'-'
+        && bytes[i - 1].is_ascii_alphabetic()
+        && (i == 2 || !is_word(bytes[i - 3]))
+}
+
 /// The scannable token starting at `i`, if any: its end.
 fn scannable_at(bytes: &[u8], i: usize, prefix: &str) -> Option<usize> {
     if !bytes.get(i..)?.starts_with(prefix.as_bytes()) {
         return None;
     }
-    if i > 0 && bytes[i - 1].is_ascii_alphanumeric() {
+    if i > 0 && bytes[i - 1].is_ascii_alphanumeric() && !after_short_flag(bytes, i) {
         return None;
     }
     let body_start = i + prefix.len();
@@ -139,7 +149,10 @@ fn origin_ca_at(bytes: &[u8], i: usize) -> Option<usize> {
     if !bytes.get(i..)?.starts_with(b"v1.0-") {
         return None;
     }
-    if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.') {
+    if i > 0
+        && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')
+        && !after_short_flag(bytes, i)
+    {
         return None;
     }
     let start = i + 5;
@@ -251,9 +264,12 @@ fn redactions(text: &str) -> Vec<(usize, usize)> {
         if is_word(bytes[i]) {
             let len = bytes[i..].iter().take_while(|b| is_word(**b)).count();
             // A token may be glued to other words by `-` or `_` (`shop-<token>`, a Worker name
-            // wrangler derives from `--env`): try every 40 bytes that start and end there.
+            // wrangler derives from `--env`), or to a short flag (`-e<token>`): try every 40
+            // bytes that start and end there.
             let (run_start, run_end) = (i, i + len);
-            let starts = std::iter::once(run_start).chain(
+            let glued = (run_start + 2 < run_end && after_short_flag(bytes, run_start + 2))
+                .then_some(run_start + 2);
+            let starts = std::iter::once(run_start).chain(glued).chain(
                 (run_start..run_end)
                     .filter(|&k| matches!(bytes[k], b'-' | b'_'))
                     .map(|k| k + 1),
@@ -281,6 +297,12 @@ fn redactions(text: &str) -> Vec<(usize, usize)> {
         }
     }
     merged
+}
+
+/// Whether [`redact`] would hide anything in `text`.
+#[must_use]
+pub fn contains_secret(text: &str) -> bool {
+    !redactions(text).is_empty()
 }
 
 /// `text` with every credential replaced by [`REDACTED`]: the one redaction for everything we
@@ -407,6 +429,18 @@ mod tests {
         assert!(find(&format!("CLOUDFLARE_API_TOKEN={}", &l[1..])).is_empty());
         // A line break is not a separator.
         assert!(find(&format!("CLOUDFLARE_API_TOKEN=\n{l}")).is_empty());
+    }
+
+    #[test]
+    fn a_value_glued_to_a_short_flag_is_found() {
+        let t = user_token();
+        assert_eq!(kinds(&format!("wrangler deploy -e{t}")), ["cf-user-token"]);
+        assert_eq!(kinds(&format!("'-k{}'", origin_ca())), ["cf-origin-ca-key"]);
+        assert_eq!(redact(&format!("-e{}", legacy())), "-e<redacted>");
+        // A long flag or a longer word is not a glued short flag.
+        for text in [format!("--e{t}"), format!("x-e{t}"), format!("-ex{t}")] {
+            assert!(find(&text).is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -307,13 +307,13 @@ pub fn lines(active: &[Grant], now: u64) -> Vec<String> {
                 "{}  {}  owner {}  expires {} (in {})  uses left {}{}",
                 g.id,
                 g.what,
-                display::escape(&g.owner),
+                display::shown(&g.owner),
                 time(g.expires),
                 human(g.expires.saturating_sub(now)),
                 g.uses_left(),
                 g.reason
                     .as_deref()
-                    .map(|r| format!("  reason: {}", display::escape(r)))
+                    .map(|r| format!("  reason: {}", display::shown(r)))
                     .unwrap_or_default()
             )
         })
@@ -367,7 +367,8 @@ pub fn listing(g: &Grant, now: u64) -> std::collections::BTreeMap<&'static str, 
     m.insert("id", json!(g.id));
     m.insert("what", json!(g.what));
     m.insert("owner", json!(g.owner));
-    m.insert("reason", json!(g.reason));
+    let redact = crate::secrets::redact;
+    m.insert("reason", json!(g.reason.as_deref().map(redact)));
     m.insert(
         "expires",
         json!(crate::audit::rfc3339(
@@ -376,8 +377,8 @@ pub fn listing(g: &Grant, now: u64) -> std::collections::BTreeMap<&'static str, 
     );
     m.insert("expires_in_s", json!(g.expires.saturating_sub(now)));
     m.insert("uses_left", json!(g.uses_left()));
-    m.insert("environment", json!(g.fingerprint.environment));
-    m.insert("target", json!(g.fingerprint.target));
+    m.insert("environment", json!(redact(&g.fingerprint.environment)));
+    m.insert("target", json!(redact(&g.fingerprint.target)));
     m
 }
 

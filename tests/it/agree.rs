@@ -253,6 +253,91 @@ fn every_way_in_redacts_the_same_fields() {
     assert!(fs::read_to_string(&log).unwrap().contains(sha));
 }
 
+/// A credential inside an argv word is redacted wherever argv is shown or logged, not only a
+/// word that is wholly one: inside a SQL string, glued to a short flag (`-e<token>`), before a
+/// host name (`--route <token>.example.com/x`) and before `@percent` (`versions deploy`). A
+/// version id and a git SHA stay visible.
+#[test]
+fn a_credential_inside_an_argv_word_is_redacted_everywhere() {
+    let legacy = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+    let scannable = format!("cfut_{legacy}0123abcd");
+    let s = Sandbox::new();
+    fs::write(s.project().join("wrangler.toml"), "name = \"shop\"\n").unwrap();
+    let log = s.path("audit.log");
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "d1".into(),
+            "execute".into(),
+            "DB".into(),
+            "--remote".into(),
+            "--command".into(),
+            format!("UPDATE t SET tok='{legacy}'"),
+        ],
+        vec!["deploy".into(), format!("-e{scannable}")],
+        vec!["deploy".into(), format!("-e{legacy}")],
+        vec![
+            "deploy".into(),
+            "--route".into(),
+            format!("{legacy}.example.com/x"),
+        ],
+        vec![
+            "versions".into(),
+            "deploy".into(),
+            format!("{legacy}@100"),
+            "--yes".into(),
+        ],
+        vec!["deploy".into(), format!("--route={legacy}.example.com/*")],
+    ];
+    for argv in &cases {
+        let v = explain(&s, &s.project(), argv, &[]);
+        let mut shown = vec![("explain --json", v.to_string())];
+        let mut run = s.safe(&["explain", "--"]);
+        for a in argv {
+            run = run.arg(a);
+        }
+        shown.push(("explain", run.output().stdout()));
+        let mut run = s.safe(&["plan", "--"]);
+        for a in argv {
+            run = run.arg(a);
+        }
+        let out = run.output();
+        shown.push(("plan", format!("{}{}", out.stdout(), out.stderr())));
+        let out = wrapper(&s, &s.project(), argv, &[]);
+        out.assert_code(77);
+        shown.push(("refusal", out.stderr()));
+        let out = hook(&s, &s.project(), argv, &[]);
+        assert!(
+            out.stdout().contains("deny"),
+            "hook {argv:?}: {}",
+            out.stdout()
+        );
+        shown.push(("hook", out.stdout()));
+        for (way, text) in shown {
+            assert!(
+                !text.contains(legacy),
+                "{way} {argv:?} shows the token:\n{text}"
+            );
+            assert!(text.contains("<redacted>"), "{way} {argv:?}:\n{text}");
+        }
+    }
+    let audit = fs::read_to_string(&log).unwrap();
+    assert_eq!(audit.lines().count(), cases.len(), "{audit}");
+    assert!(!audit.contains(legacy), "{audit}");
+
+    let version = "00000000-0000-4000-8000-000000000001";
+    let argv = ["versions", "deploy", &format!("{version}@100"), "--yes"]
+        .map(String::from)
+        .to_vec();
+    let out = wrapper(&s, &s.project(), &argv, &[]);
+    out.assert_code(77);
+    assert!(
+        out.stderr().contains(&format!("{version}@100")),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.stderr().contains("<redacted>"), "{}", out.stderr());
+}
+
 /// Every script line the hook sees as a wrangler call, doctor flags (one shell reader): the five
 /// spellings of issue 10, and every line of the hook corpus the hook denies (but those through
 /// safe-wrangler, guarded already).

@@ -725,3 +725,36 @@ fn production_targets_lists_each_environment_with_the_class_of_a_deploy() {
         "env.calibration: not production; `deploy --env calibration` is preview (non-production-environment)",
     );
 }
+
+/// `CLOUDFLARE_API_HEADERS` sets headers on every API request after wrangler's own
+/// `Authorization`, so it is a credential variable: reported when exported, in a shell start-up
+/// file and in the project's `.env`, by name only (its value holds no recognisable token shape).
+#[test]
+fn api_headers_are_a_credential_variable() {
+    let s = Sandbox::new();
+    clean(&s);
+    let value = r#"{"Authorization":"Bearer hunter2-headers-not-real"}"#;
+    write(
+        &s.project().join(".env"),
+        &format!("A=1\nCLOUDFLARE_API_HEADERS={value}\n"),
+    );
+    write(
+        &s.home().join(".bashrc"),
+        &format!("export CLOUDFLARE_API_HEADERS='{value}'\n"),
+    );
+    let out = s
+        .safe(&["doctor", "--json"])
+        .env("CLOUDFLARE_API_HEADERS", value)
+        .output();
+    out.assert_code(1);
+    assert_never_echoed(&out, &["hunter2-headers-not-real".to_owned()]);
+    let r = report(&out);
+    for (id, want) in [
+        ("env-credentials", "CLOUDFLARE_API_HEADERS is set"),
+        ("shell-startup", "~/.bashrc:1: CLOUDFLARE_API_HEADERS"),
+        ("project-secrets", ".env:2: CLOUDFLARE_API_HEADERS"),
+    ] {
+        assert_eq!(check(&r, id)["status"], "fail", "{id}: {r}");
+        assert_detail(&r, id, want);
+    }
+}

@@ -40,6 +40,8 @@ const DOTENV_NAMED_LABEL: &str = "dotenv-named-env-token";
 const CF_API_TOKEN: &str = "cf-api-token-not-real";
 const CF_API_TOKEN_LABEL: &str = "cf-api-token";
 const GLOBAL_EMAIL: &str = "global-key-owner@example.com";
+const HEADERS_TOKEN: &str = "api-headers-token-not-real";
+const HEADERS_LABEL: &str = "api-headers-token";
 
 /// An account id that only the project's `.env*` files name (`CLOUDFLARE_ACCOUNT_ID`): a request
 /// under `/accounts/<it>/` proves that the non-credential lines of those files reached wrangler.
@@ -52,6 +54,7 @@ fn known_credentials() -> Vec<(String, String)> {
         (DOTENV_LOCAL_LABEL, DOTENV_LOCAL_TOKEN),
         (DOTENV_NAMED_LABEL, DOTENV_NAMED_TOKEN),
         (CF_API_TOKEN_LABEL, CF_API_TOKEN),
+        (HEADERS_LABEL, HEADERS_TOKEN),
     ] {
         out.push((l.to_owned(), v.to_owned()));
     }
@@ -732,6 +735,62 @@ fn e2e_second_dotenv_call_reuses_the_copy_and_still_hides_the_token() {
         inodes[0], inodes[1],
         "the second call rewrote an unchanged copy"
     );
+}
+
+/// `CLOUDFLARE_API_HEADERS` is a credential too: wrangler sets its headers on every API request
+/// after its own `Authorization`, so `{"Authorization":"Bearer X"}` replaces the OAuth login (the
+/// control, the real wrangler run directly, shows it). Through safe-wrangler, from the
+/// environment, `.env` (unquoted, as people write it) and `.env.local` (quoted), a read and a
+/// preview carry only the stored login.
+/// Where a call's credential comes from: a name, the environment, and a file to write.
+type HeadersSource<'a> = (&'a str, Vars<'a>, Option<(&'a str, String)>);
+
+#[test]
+fn e2e_api_headers_never_carry_a_credential_to_wrangler() {
+    let w = World::new();
+    w.login();
+    let headers = format!(r#"{{"Authorization":"Bearer {HEADERS_TOKEN}"}}"#);
+    let env_vars = [("CLOUDFLARE_API_HEADERS", headers.as_str())];
+    let control = w.work().join("control");
+    write_project_with(&control, &staging_without_routes());
+    let f = fake(false);
+    let what = "control: the real wrangler whoami with CLOUDFLARE_API_HEADERS";
+    run(what, w.direct(&f, &control, &env_vars, &["whoami"]), &f);
+    assert_all_carry(what, &f, &Credential::bearer(HEADERS_LABEL));
+    let sources: [HeadersSource<'_>; 3] = [
+        ("environment", &env_vars, None),
+        (
+            ".env",
+            &[],
+            Some((".env", format!("A=1\nCLOUDFLARE_API_HEADERS={headers}\n"))),
+        ),
+        (
+            ".env.local",
+            &[],
+            Some((
+                ".env.local",
+                format!("CLOUDFLARE_API_HEADERS='{headers}'\n"),
+            )),
+        ),
+    ];
+    for (n, (source, vars, file)) in sources.iter().enumerate() {
+        for args in [&["whoami"][..], &["versions", "upload"]] {
+            let project = w.work().join(format!("p{n}-{}", args.len()));
+            write_project_with(&project, &staging_without_routes());
+            if let Some((name, body)) = file {
+                fs::write(project.join(name), body).expect("write the .env file");
+            }
+            let f = fake(args.len() > 1);
+            let what = format!("{source}: safe-wrangler {}", args.join(" "));
+            let r = run(&what, w.safe(&f, &project, vars, args), &f);
+            r.assert_success(&f.report());
+            assert_all_carry(&what, &f, &oauth());
+            assert!(
+                !r.stdout.contains(HEADERS_TOKEN) && !r.stderr.contains(HEADERS_TOKEN),
+                "{what}: the header's token was printed"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -140,6 +140,11 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             "CLOUDFLARE_API_TOKEN=hunter2-value wrangler whoami",
             "CLOUDFLARE_API_TOKEN",
         ),
+        (
+            // Wrangler sets these headers after its own Authorization: the token wins.
+            r#"CLOUDFLARE_API_HEADERS='{"Authorization":"Bearer Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n"}' wrangler versions upload"#,
+            "CLOUDFLARE_API_HEADERS",
+        ),
         ("w=wrangler; $w deploy", "cannot tell"),
         ("eval \"wrangler deploy\"", "cannot tell"),
         (
@@ -194,7 +199,8 @@ fn command_lines_that_hide_or_smuggle_are_denied() {
             .unwrap();
         assert!(reason.contains(needle), "{command}: {reason}");
         assert!(
-            !reason.contains("hunter2-value"),
+            !reason.contains("hunter2-value")
+                && !reason.contains("Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n"),
             "never repeat a credential: {reason}"
         );
     }

@@ -76,6 +76,10 @@ fn github(s: &Sandbox, run: Run, git_ref: &str, event: &str) -> Run {
         .env("CLOUDFLARE_API_TOKEN", STRAY_TOKEN)
         .env("CLOUDFLARE_API_KEY", STRAY_TOKEN)
         .env("CLOUDFLARE_EMAIL", "ci@example.com")
+        .env(
+            "CLOUDFLARE_API_HEADERS",
+            format!(r#"{{"Authorization":"Bearer {STRAY_TOKEN}"}}"#),
+        )
 }
 
 fn gitlab(s: &Sandbox, run: Run, branch: &str) -> Run {
@@ -116,7 +120,9 @@ fn approved_github_actions_gets_exactly_the_class_token() {
     assert!(
         !s.wrangler_env()
             .iter()
-            .any(|(k, _)| k == "CLOUDFLARE_API_KEY" || k == "CLOUDFLARE_EMAIL")
+            .any(|(k, _)| k == "CLOUDFLARE_API_KEY"
+                || k == "CLOUDFLARE_EMAIL"
+                || k == "CLOUDFLARE_API_HEADERS")
     );
     github(
         &s,
@@ -454,4 +460,58 @@ fn approved_ci_work_records_how_wrangler_ended() {
             .is_some_and(|d| d.starts_with("approved_ci")),
         "{lines:?}"
     );
+}
+
+/// A policy error quotes the value it could not read (`invalid type: string "..."`): a credential
+/// pasted into the policy is redacted wherever the error is shown (wrapper, explain and its JSON
+/// form, doctor, the agent hook), a scannable token and a bare legacy one alike.
+#[test]
+fn a_policy_error_never_prints_a_credential() {
+    let scannable = format!("cfut_{}{}", "Ab3".repeat(13) + "x", "0123abcd");
+    let legacy = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n".to_owned();
+    for token in [scannable, legacy] {
+        let s = Sandbox::new();
+        fs::write(
+            s.project().join("safe-wrangler.jsonc"),
+            format!("{{ \"ci_tokens\": \"{token}\" }}"),
+        )
+        .unwrap();
+        let hook_input = serde_json::json!({"session_id": "s", "cwd": s.project(),
+            "hook_event_name": "PreToolUse", "tool_name": "Bash",
+            "tool_input": {"command": "wrangler deploy"}})
+        .to_string();
+        let runs = [
+            ("wrapper", s.safe(&["whoami"]).output()),
+            ("explain", s.safe(&["explain", "deploy"]).output()),
+            (
+                "explain --json",
+                s.safe(&["explain", "--json", "--", "deploy"]).output(),
+            ),
+            ("doctor", s.safe(&["doctor"]).output()),
+            ("doctor --json", s.safe(&["doctor", "--json"]).output()),
+            ("hook", hook_out(&s, &hook_input)),
+        ];
+        for (way, out) in runs {
+            let text = format!("{}{}", out.stdout(), out.stderr());
+            assert!(text.contains("invalid type"), "{way}: {text}");
+            assert!(
+                !text.contains(&token[8..32]),
+                "{way} printed the token: {text}"
+            );
+        }
+        assert!(s.wrangler_argv().is_none());
+    }
+}
+
+/// `safe-wrangler hook claude` with `input` on stdin.
+fn hook_out(s: &Sandbox, input: &str) -> crate::util::Out {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut cmd = s.safe(&["hook", "claude"]).cmd;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    crate::util::Out(child.wait_with_output().unwrap())
 }

@@ -3,9 +3,12 @@
 //! `.env` copies handed to wrangler. Deterministic (a fixed seed and no failure files), bounded,
 //! quick.
 
+use std::ffi::OsString;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use safe_wrangler::credentials::{CREDENTIAL_VARS, neutralize};
+use safe_wrangler::display;
 use safe_wrangler::secrets::{REDACTED, redact};
 use safe_wrangler::wrangler::dotenv;
 
@@ -113,6 +116,80 @@ proptest! {
     ) {
         let text = format!("wrangler pages deploy {flag}{sha}");
         prop_assert_eq!(redact(&text), text);
+    }
+}
+
+/// A bare legacy token as it really looks: 40 of `[A-Za-z0-9]` with upper case, lower case and a
+/// digit (its 40 characters are what must never show).
+fn bare_legacy() -> impl Strategy<Value = String> {
+    ("[A-Z]", "[a-z]", "[0-9]", alnum(37)).prop_map(|(u, l, d, rest)| format!("{u}{l}{d}{rest}"))
+}
+
+/// A credential somewhere inside one argv word, in the shapes wrangler's argv takes: glued to a
+/// short flag, after `--flag=`, in a SQL string, before a host name or `@percent`, alone.
+fn argv_word_with(token: String) -> impl Strategy<Value = String> {
+    (0..7usize, "[a-zA-Z]", "[a-z][a-z-]{0,14}", 1..=100u32).prop_map(
+        move |(shape, short, flag, n)| match shape {
+            0 => format!("-{short}{token}"),
+            1 => format!("--{flag}={token}"),
+            2 => format!("UPDATE t SET tok='{token}' WHERE id = {n}"),
+            3 => format!("{token}.example.com/*"),
+            4 => format!("{token}@{n}"),
+            5 => format!("--{flag}={token}@{n}"),
+            _ => token.clone(),
+        },
+    )
+}
+
+fn any_token() -> impl Strategy<Value = String> {
+    prop_oneof![scannable(), bare_legacy()]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// The one argv-word redaction: a credential inside any word of argv never shows in what
+    /// we print or log of it, whatever word shape carries it; redaction is idempotent.
+    #[test]
+    fn argv_words_never_show_a_credential(
+        (token, word) in any_token().prop_flat_map(|t| (Just(t.clone()), argv_word_with(t))),
+        before in proptest::collection::vec("[a-z][a-z0-9-]{0,10}", 0..3),
+    ) {
+        let mut args: Vec<OsString> = before.iter().map(OsString::from).collect();
+        args.push(OsString::from(&word));
+        let shown = display::redacted_words(&args).join(" ");
+        let body = &token[token.len().saturating_sub(48)..][..40];
+        prop_assert!(!shown.contains(body), "{word:?} -> {shown}");
+        prop_assert!(shown.contains(REDACTED), "{shown}");
+        prop_assert!(!display::redact_word(&word).contains(body));
+        let line = display::command_line("wrangler", &args);
+        prop_assert!(!line.contains(body), "{line}");
+        let again: Vec<OsString> = display::redacted_words(&args).iter().map(OsString::from).collect();
+        prop_assert_eq!(display::redacted_words(&again).join(" "), shown);
+    }
+
+    /// What is no credential stays as given: Worker names, a git SHA after `--commit-hash`, a
+    /// version id at a percentage, a route on a Worker's host.
+    #[test]
+    fn argv_words_without_a_credential_stay_visible(
+        name in "[a-z][a-z0-9-]{0,62}",
+        sha in "[0-9a-f]{40}",
+        version in "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        percent in 0..=100u32,
+    ) {
+        let words = [
+            "versions".to_owned(),
+            "deploy".to_owned(),
+            format!("{version}@{percent}"),
+            format!("--name={name}"),
+            "--commit-hash".to_owned(),
+            sha.clone(),
+            format!("-c{sha}"),
+            format!("{name}.example.com/*"),
+            name.clone(),
+        ];
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        prop_assert_eq!(display::redacted_words(&args), words.to_vec());
     }
 }
 

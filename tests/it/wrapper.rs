@@ -8,10 +8,13 @@ use std::os::unix::process::ExitStatusExt;
 
 use crate::util::{BIN, DUMMY_TOKEN, Sandbox, write_exe};
 
-const CREDENTIALS: [&str; 6] = [
+const CREDENTIALS: [&str; 9] = [
     "CLOUDFLARE_API_TOKEN",
     "CLOUDFLARE_API_KEY",
     "CLOUDFLARE_EMAIL",
+    "CLOUDFLARE_API_HEADERS",
+    "WRANGLER_BASIN_SQL_AUTH_TOKEN",
+    "CF_PAGES_UPLOAD_JWT",
     "CF_API_TOKEN",
     "CF_API_KEY",
     "CF_EMAIL",
@@ -119,7 +122,11 @@ fn exit_codes_and_signals_pass_through() {
 #[test]
 fn every_credential_variable_is_removed() {
     let s = Sandbox::new();
-    let mut run = s.shim(&["whoami"]).env("CLOUDFLARE_ACCOUNT_ID", "acct");
+    // An Access service token goes only to hosts behind Cloudflare Access, never to the API: kept.
+    let mut run = s
+        .shim(&["whoami"])
+        .env("CLOUDFLARE_ACCOUNT_ID", "acct")
+        .env("CLOUDFLARE_ACCESS_CLIENT_ID", "access-id");
     for v in CREDENTIALS {
         run = run.env(v, DUMMY_TOKEN);
     }
@@ -130,6 +137,7 @@ fn every_credential_variable_is_removed() {
     }
     assert!(!env.iter().any(|(_, val)| val.contains(DUMMY_TOKEN)));
     assert!(env.contains(&("CLOUDFLARE_ACCOUNT_ID".into(), "acct".into())));
+    assert!(env.contains(&("CLOUDFLARE_ACCESS_CLIENT_ID".into(), "access-id".into())));
     assert!(env.contains(&("SAFE_WRANGLER_DEPTH".into(), "1".into())));
 }
 

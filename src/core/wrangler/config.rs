@@ -35,7 +35,10 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        // The parser's message quotes what it could not read (`invalid type: string "..."`),
+        // which may be a pasted credential: every way this is shown gets it redacted and escaped.
+        let text = format!("{}: {}", self.path.display(), self.message);
+        f.write_str(&crate::display::shown(&text))
     }
 }
 
@@ -654,6 +657,19 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
 mod tests {
     use super::*;
     use crate::edge::files::{load_config as load, locate_config as locate};
+
+    #[test]
+    fn a_config_error_never_shows_a_credential() {
+        let token = format!("cfut_{}{}", "Ab3".repeat(13) + "x", "0123abcd");
+        let e = ConfigError {
+            path: "wrangler.json".into(),
+            message: format!("invalid type: string \"{token}\"\u{1b}[2J, expected a sequence"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "wrangler.json: invalid type: string \"<redacted>\"\\u{1b}[2J, expected a sequence"
+        );
+    }
 
     #[test]
     fn jsonc_comments_and_trailing_commas() {
