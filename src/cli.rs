@@ -235,7 +235,13 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         // the hook blocks (`hook install ...` is a human's and is bad usage like any verb's).
         Err(_) if is_hook_call(args) => return hook_misused(args),
         Err(e) => {
-            let _ = e.print();
+            // clap quotes the words it did not accept: redacted and escaped like any word of
+            // the user's that we show.
+            let text: Vec<String> = e.to_string().lines().map(crate::display::shown).collect();
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{}\n", text.join("\n")).as_bytes(),
+            );
             return exit::USAGE;
         }
     };

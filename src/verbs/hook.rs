@@ -452,7 +452,8 @@ pub fn misused(name: Option<&str>) -> u8 {
         Some(name) => block(
             None,
             &format!(
-                "unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor"
+                "unknown agent {:?}; expected one of claude, codex, gemini, copilot, cursor",
+                crate::secrets::redact(name)
             ),
         ),
         None => block(

@@ -425,3 +425,36 @@ fn doctor_flags_every_script_the_hook_sees_as_a_wrangler_call() {
         missed.len()
     );
 }
+
+/// A word our own verbs do not accept is quoted back by the usage error (and by the hook's
+/// "unknown agent" block): redacted and escaped there too.
+#[test]
+fn usage_errors_redact_and_escape_the_words_they_quote() {
+    let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+    let s = Sandbox::new();
+    let flag = format!("--{token}");
+    let json = format!("--json={token}");
+    for argv in [
+        vec!["doctor", token],
+        vec!["log", &flag],
+        vec!["log", "--since", token],
+        vec!["hook", "install", token],
+        vec!["explain", &json, "--", "deploy"],
+        vec!["grants", "a\u{202e}b"],
+        vec!["hook", token],
+    ] {
+        let out = s.safe(&argv).output();
+        let code = if argv[..2] == ["hook", token] { 2 } else { 64 };
+        assert_eq!(out.code(), Some(code), "{argv:?}: {}", out.stderr());
+        assert!(
+            !out.stderr().contains(token) && !out.stderr().contains('\u{202e}'),
+            "{argv:?}: {}",
+            out.stderr()
+        );
+        assert!(
+            out.stderr().contains("<redacted>") || out.stderr().contains("\\u{202e}"),
+            "{argv:?}: {}",
+            out.stderr()
+        );
+    }
+}
