@@ -227,7 +227,9 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     let own = match parsed {
         Ok(own) => own,
         Err(e) if !e.use_stderr() => {
-            let _ = e.print();
+            // `--help` of a verb: print! ends a failed write through the panic hook (quietly on
+            // a broken pipe, else one line and 74), as every verb's output does.
+            print!("{e}");
             return 0;
         }
         // `hook ...` is an agent's hook command: clap's exit 2 with a usage text on stderr

@@ -45,6 +45,8 @@ fn listing_verbs_end_quietly_when_the_reader_goes_away() {
         &["doctor"],
         &["explain", "deploy"],
         &["scripts"],
+        &["explain", "--help"],
+        &["hook", "install", "claude"],
     ] {
         let mut cmd = s
             .safe(verb)
@@ -250,6 +252,9 @@ fn output_that_cannot_be_written_is_one_line_and_exit_74() {
         &["scripts"],
         &["--version"],
         &["--help"],
+        &["explain", "--help"],
+        &["help", "explain"],
+        &["hook", "install", "claude"],
         &["grants", "--json"],
     ] {
         let mut cmd = s.safe(verb).cmd;
