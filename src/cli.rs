@@ -227,7 +227,9 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
     let own = match parsed {
         Ok(own) => own,
         Err(e) if !e.use_stderr() => {
-            let _ = e.print();
+            // `--help` of a verb: print! ends a failed write through the panic hook (quietly on
+            // a broken pipe, else one line and 74), as every verb's output does.
+            print!("{e}");
             return 0;
         }
         // `hook ...` is an agent's hook command: clap's exit 2 with a usage text on stderr
@@ -235,7 +237,13 @@ pub fn run_own(world: &World, args: &[OsString]) -> u8 {
         // the hook blocks (`hook install ...` is a human's and is bad usage like any verb's).
         Err(_) if is_hook_call(args) => return hook_misused(args),
         Err(e) => {
-            let _ = e.print();
+            // clap quotes the words it did not accept: redacted and escaped like any word of
+            // the user's that we show.
+            let text: Vec<String> = e.to_string().lines().map(crate::display::shown).collect();
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{}\n", text.join("\n")).as_bytes(),
+            );
             return exit::USAGE;
         }
     };

@@ -232,7 +232,11 @@ pub fn run(world: &World) -> u8 {
         && cli::OWN_VERBS.contains(&verb)
     {
         if verb == "hook" {
-            fail::exit_code(2);
+            // An agent's hook call blocks on a panic; `hook install` is a human's verb and ends
+            // as every other verb does (quiet on a broken pipe, else one line and 74).
+            if args.get(1).and_then(|a| a.to_str()) != Some("install") {
+                fail::exit_code(2);
+            }
             // The hook's hot path: `hook <agent>` is answered without building clap's command
             // tree (issue 17); `hook install ...`, `hook --help` and the rest go through clap.
             if let [_, agent] = args

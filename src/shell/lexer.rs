@@ -87,12 +87,16 @@ impl WordBuf {
     }
 
     pub(super) fn finish(self, start: usize, end: usize) -> Word {
+        // Bytes that are not UTF-8 (`$'\xff'`) reach the program as they are, where the wrapper
+        // reads the argument as not UTF-8 (fail closed); `value` can only hold a replacement
+        // character, so the word counts as one we cannot read before it runs.
+        let not_utf8 = std::str::from_utf8(&self.buf).is_err();
         Word {
             value: String::from_utf8_lossy(&self.buf).into_owned(),
             lit: String::from_utf8_lossy(&self.lit).into_owned(),
             start,
             end,
-            expanded: self.expanded,
+            expanded: self.expanded || not_utf8,
             quoted: self.quoted,
             pattern: self.pattern,
             assign: self.assign,

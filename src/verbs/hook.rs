@@ -417,9 +417,12 @@ fn block(agent: Option<Agent>, reason: &str) -> u8 {
     let reason = crate::display::escape(reason);
     if agent == Some(Agent::Cursor) {
         let answer = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
+        // Written to a closed stdout (reopened on /dev/null), the answer reaches no one and
+        // exit 0 would be Cursor's "allow": exit 2 is the block that remains.
         if writeln!(std::io::stdout(), "{answer}")
             .and_then(|()| std::io::stdout().flush())
             .is_ok()
+            && !stdout_is_null()
         {
             return 0;
         }
@@ -449,7 +452,8 @@ pub fn misused(name: Option<&str>) -> u8 {
         Some(name) => block(
             None,
             &format!(
-                "unknown agent {name:?}; expected one of claude, codex, gemini, copilot, cursor"
+                "unknown agent {:?}; expected one of claude, codex, gemini, copilot, cursor",
+                crate::secrets::redact(name)
             ),
         ),
         None => block(
@@ -561,9 +565,10 @@ mod deadline {
     static ANSWERS: OnceLock<Vec<(i32, Vec<u8>, i32)>> = OnceLock::new();
 
     /// The block for a deadline hit during `step`, as [`super::block`] would write it.
-    fn answer(agent: Agent, secs: u64, step: &str) -> (i32, Vec<u8>, i32) {
+    fn answer(agent: Agent, secs: u64, step: &str, stdout_null: bool) -> (i32, Vec<u8>, i32) {
         let reason = format!("took too long to decide: more than {secs} s {step}");
-        if agent == Agent::Cursor {
+        // Cursor's JSON on a stdout that reaches no one would end as exit 0, its "allow".
+        if agent == Agent::Cursor && !stdout_null {
             let json = deny_output(Agent::Cursor, &format!("safe-wrangler hook: {reason}"));
             (1, format!("{json}\n").into_bytes(), 0)
         } else {
@@ -591,10 +596,11 @@ mod deadline {
     /// is not armed (the default action would kill the hook, which agents read as "allow").
     pub(super) fn arm(agent: Agent, secs: u64) {
         use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+        let stdout_null = super::stdout_is_null();
         let _ = ANSWERS.set(
             crate::edge::gather::steps()
                 .iter()
-                .map(|step| answer(agent, secs, step))
+                .map(|step| answer(agent, secs, step, stdout_null))
                 .collect(),
         );
         let action = SigAction::new(

@@ -45,6 +45,8 @@ fn listing_verbs_end_quietly_when_the_reader_goes_away() {
         &["doctor"],
         &["explain", "deploy"],
         &["scripts"],
+        &["explain", "--help"],
+        &["hook", "install", "claude"],
     ] {
         let mut cmd = s
             .safe(verb)
@@ -119,6 +121,53 @@ fn a_hook_whose_stdout_is_closed_or_null_blocks_with_exit_2() {
         allowed.stdout(Stdio::null()).stderr(Stdio::piped());
         let out = run(allowed, &hook_input(agent, "ls", &cwd));
         assert_eq!(out.code(), Some(0), "{agent}: {}", out.stderr());
+    }
+}
+
+/// A Cursor block: what goes wrong, the environment that makes it go wrong, the hook input.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], String);
+
+/// Cursor's blocks for bad input, an internal error and the deadline are JSON denials; with its
+/// stdout closed or on /dev/null that JSON reaches no one, and exit 0 would be Cursor's "allow".
+#[test]
+fn cursors_own_blocks_exit_2_when_stdout_is_closed_or_null() {
+    let s = Sandbox::new();
+    let cwd = s.project().display().to_string();
+    let cases: [Case; 3] = [
+        ("malformed input", &[], json!({"cwd": cwd}).to_string()),
+        (
+            "internal error",
+            &[("SAFE_WRANGLER_DEBUG_PANIC", "1")],
+            hook_input("cursor", "ls", &cwd),
+        ),
+        (
+            "deadline",
+            &[
+                ("SAFE_WRANGLER_DEBUG_STALL", "1"),
+                ("SAFE_WRANGLER_DEBUG_DEADLINE", "1"),
+            ],
+            hook_input("cursor", "wrangler whoami", &cwd),
+        ),
+    ];
+    for (what, env, input) in &cases {
+        let mut null = s.safe(&["hook", "cursor"]).cmd;
+        null.stdout(Stdio::null());
+        let closed = s
+            .run(
+                Path::new("/bin/sh"),
+                &["-c", "exec \"$0\" hook cursor >&-", crate::util::BIN],
+            )
+            .cmd;
+        for (how, mut cmd) in [("null", null), ("closed", closed)] {
+            cmd.envs(env.iter().copied()).stderr(Stdio::piped());
+            let out = run(cmd, input);
+            assert_eq!(out.code(), Some(2), "{what} {how}: {}", out.stderr());
+            assert!(
+                out.stderr().contains("safe-wrangler hook: "),
+                "{what} {how}: {}",
+                out.stderr()
+            );
+        }
     }
 }
 
@@ -203,6 +252,9 @@ fn output_that_cannot_be_written_is_one_line_and_exit_74() {
         &["scripts"],
         &["--version"],
         &["--help"],
+        &["explain", "--help"],
+        &["help", "explain"],
+        &["hook", "install", "claude"],
         &["grants", "--json"],
     ] {
         let mut cmd = s.safe(verb).cmd;

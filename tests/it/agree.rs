@@ -425,3 +425,85 @@ fn doctor_flags_every_script_the_hook_sees_as_a_wrangler_call() {
         missed.len()
     );
 }
+
+/// A word our own verbs do not accept is quoted back by the usage error (and by the hook's
+/// "unknown agent" block): redacted and escaped there too.
+#[test]
+fn usage_errors_redact_and_escape_the_words_they_quote() {
+    let token = "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n";
+    let s = Sandbox::new();
+    let flag = format!("--{token}");
+    let json = format!("--json={token}");
+    for argv in [
+        vec!["doctor", token],
+        vec!["log", &flag],
+        vec!["log", "--since", token],
+        vec!["hook", "install", token],
+        vec!["explain", &json, "--", "deploy"],
+        vec!["grants", "a\u{202e}b"],
+        vec!["hook", token],
+    ] {
+        let out = s.safe(&argv).output();
+        let code = if argv[..2] == ["hook", token] { 2 } else { 64 };
+        assert_eq!(out.code(), Some(code), "{argv:?}: {}", out.stderr());
+        assert!(
+            !out.stderr().contains(token) && !out.stderr().contains('\u{202e}'),
+            "{argv:?}: {}",
+            out.stderr()
+        );
+        assert!(
+            out.stderr().contains("<redacted>") || out.stderr().contains("\\u{202e}"),
+            "{argv:?}: {}",
+            out.stderr()
+        );
+    }
+}
+
+/// A word the shell builds from bytes that are not UTF-8 (`$'\xff'`) reaches wrangler as those
+/// bytes, where explain and the wrapper refuse it (fail closed): the hook denies it too, where
+/// it read a replacement character and allowed `wrangler whoami $'\xff'` as read work.
+#[test]
+fn an_argument_that_is_not_utf8_is_refused_by_every_way_in() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let s = Sandbox::new();
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    let out = s
+        .safe(&["explain", "--json", "--", "whoami"])
+        .arg(bad)
+        .output();
+    let v: Value = serde_json::from_str(out.stdout().trim()).unwrap();
+    assert_eq!(v["decision"], "refuse", "{v}");
+    let out = s.shim(&["whoami"]).arg(bad).output();
+    out.assert_code(77);
+    for spelled in [r"$'\xff'", r"$'\377'"] {
+        let command = format!("wrangler whoami {spelled}");
+        let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
+            "tool_name": "Bash", "tool_input": {"command": command}})
+        .to_string();
+        let mut cmd = s.safe(&["hook", "claude"]).cmd;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = Out(child.wait_with_output().unwrap());
+        out.assert_code(0);
+        assert!(
+            out.stdout().contains("\"deny\""),
+            "{spelled}: {}",
+            out.stdout()
+        );
+    }
+    // Valid UTF-8 spelled with escapes is an ordinary argument.
+    let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
+        "tool_name": "Bash", "tool_input": {"command": r"wrangler whoami $'\xc3\xa9'"}})
+    .to_string();
+    let mut cmd = s.safe(&["hook", "claude"]).cmd;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let out = Out(child.wait_with_output().unwrap());
+    assert_eq!(out.stdout(), "", "{}", out.stderr());
+}
