@@ -773,7 +773,7 @@ mod tests {
         let out = install(text, &snippet(Agent::Gemini, "safe-wrangler"));
         assert_eq!(
             out,
-            "{\n\t// my model\n\t\"model\": \"pro\", /* why */\n\t\"theme\": \"dark\", // last\n\t\"hooks\": {\n\t\t\"BeforeTool\": [\n\t\t\t{\n\t\t\t\t\"matcher\": \"^run_shell_command$\",\n\t\t\t\t\"hooks\": [\n\t\t\t\t\t{\n\t\t\t\t\t\t\"name\": \"safe-wrangler\",\n\t\t\t\t\t\t\"type\": \"command\",\n\t\t\t\t\t\t\"command\": \"safe-wrangler hook gemini\",\n\t\t\t\t\t\t\"timeout\": 30000\n\t\t\t\t\t}\n\t\t\t\t]\n\t\t\t}\n\t\t]\n\t}\n}"
+            "{\n\t// my model\n\t\"model\": \"pro\", /* why */\n\t\"theme\": \"dark\", // last\n\t\"hooks\": {\n\t\t\"BeforeTool\": [\n\t\t\t{\n\t\t\t\t\"matcher\": \"^run_shell_command$\",\n\t\t\t\t\"hooks\": [\n\t\t\t\t\t{\n\t\t\t\t\t\t\"name\": \"safe-wrangler\",\n\t\t\t\t\t\t\"type\": \"command\",\n\t\t\t\t\t\t\"command\": \"safe-wrangler hook gemini || exit 2\",\n\t\t\t\t\t\t\"timeout\": 30000\n\t\t\t\t\t}\n\t\t\t\t]\n\t\t\t}\n\t\t]\n\t}\n}"
         );
         // Idempotent, byte for byte.
         assert_eq!(install(&out, &snippet(Agent::Gemini, "safe-wrangler")), out);
@@ -785,7 +785,7 @@ mod tests {
         let out = install(text, &snippet(Agent::Claude, "safe-wrangler"));
         assert_eq!(
             out,
-            "\u{feff}{\r\n    \"hooks\": {\r\n        \"PreToolUse\": [\r\n            // mine\r\n            { \"matcher\": \"Edit\", \"hooks\": [] },\r\n            {\r\n                \"matcher\": \"Bash\",\r\n                \"hooks\": [\r\n                    {\r\n                        \"type\": \"command\",\r\n                        \"command\": \"safe-wrangler hook claude\",\r\n                        \"timeout\": 30,\r\n                    },\r\n                ],\r\n            },\r\n        ],\r\n    },\r\n}\r\n"
+            "\u{feff}{\r\n    \"hooks\": {\r\n        \"PreToolUse\": [\r\n            // mine\r\n            { \"matcher\": \"Edit\", \"hooks\": [] },\r\n            {\r\n                \"matcher\": \"Bash\",\r\n                \"hooks\": [\r\n                    {\r\n                        \"type\": \"command\",\r\n                        \"command\": \"safe-wrangler hook claude || exit 2\",\r\n                        \"timeout\": 30,\r\n                    },\r\n                ],\r\n            },\r\n        ],\r\n    },\r\n}\r\n"
         );
     }
 
@@ -795,7 +795,7 @@ mod tests {
         let out = install(text, &snippet(Agent::Claude, "safe-wrangler"));
         assert_eq!(
             out,
-            "{\n  \"hooks\": {\n    \"PreToolUse\": [\n      {\"matcher\": \"Bash\", \"hooks\": [{\"type\": \"command\", \"command\": \"safe-wrangler hook claude\", \"timeout\": 30 /* was 5 */}]}\n    ]\n  }\n}\n"
+            "{\n  \"hooks\": {\n    \"PreToolUse\": [\n      {\"matcher\": \"Bash\", \"hooks\": [{\"type\": \"command\", \"command\": \"safe-wrangler hook claude || exit 2\", \"timeout\": 30 /* was 5 */}]}\n    ]\n  }\n}\n"
         );
     }
 
@@ -805,7 +805,7 @@ mod tests {
         let out = install(text, &snippet(Agent::Claude, "sw"));
         assert_eq!(
             out,
-            "{\n  \"hooks\": {\n    \"PreToolUse\": [{\n      \"matcher\": \"Edit\",\n      \"hooks\": []\n    }, {\n      \"matcher\": \"Bash\",\n      \"hooks\": [\n        {\n          \"type\": \"command\",\n          \"command\": \"sw hook claude\",\n          \"timeout\": 30\n        }\n      ]\n    }]\n  }\n}\n"
+            "{\n  \"hooks\": {\n    \"PreToolUse\": [{\n      \"matcher\": \"Edit\",\n      \"hooks\": []\n    }, {\n      \"matcher\": \"Bash\",\n      \"hooks\": [\n        {\n          \"type\": \"command\",\n          \"command\": \"sw hook claude || exit 2\",\n          \"timeout\": 30\n        }\n      ]\n    }]\n  }\n}\n"
         );
     }
 

@@ -646,7 +646,7 @@ fn reader(agent: Agent) -> Option<(&'static str, bool, bool)> {
 /// The settings fragment registering the hook, with `command` as the program to run.
 #[must_use]
 pub fn snippet(agent: Agent, program: &str) -> Value {
-    let command = format!("{program} hook {}", agent.name());
+    let command = hook_command(program, agent);
     match agent {
         Agent::Claude | Agent::Codex => json!({
             "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": command, "timeout": 30 } ] } ] }
@@ -704,12 +704,14 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
 }
 
 /// The commands a settings entry runs, with a safe-wrangler hook command named by any path
-/// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install) read as
-/// the bare command (`safe-wrangler hook claude`): both are the same hook.
+/// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install, or
+/// `"$CLAUDE_PROJECT_DIR"/node_modules/...`) and with or without `|| exit 2` read as the bare
+/// command (`safe-wrangler hook claude`): all are the same hook.
 fn hook_commands(entry: &Value) -> Vec<String> {
     commands(entry)
         .into_iter()
         .map(|c| {
+            let c = c.strip_suffix(FAIL_CLOSED).unwrap_or(c);
             let mut words = c.rsplitn(3, ' ');
             match (words.next(), words.next(), words.next()) {
                 (Some(agent), Some("hook"), Some(program))
@@ -739,30 +741,70 @@ fn commands(entry: &Value) -> Vec<&str> {
     }
 }
 
-/// The command a hook entry runs. A project's settings file is committed and used by every
-/// teammate, so it names the command as found on PATH; the user's own file and the printed
-/// snippet name this binary absolutely (agents run hooks from varying directories and PATHs).
-fn hook_program(world: &World, project: bool) -> String {
-    if project {
-        let on_path = world.env.get("PATH").is_some_and(|path| {
-            std::env::split_paths(path)
-                .filter(|d| d.is_absolute())
-                .any(|d| d.join(crate::OWN_NAME).is_file())
-        });
-        if !on_path {
-            eprintln!(
-                "safe-wrangler: warning: safe-wrangler is not on PATH here; the hook runs `safe-wrangler` from PATH, so add its directory to PATH (see install.sh)"
-            );
-        }
-        crate::OWN_NAME.to_owned()
-    } else {
-        world
+/// Where an npm install of safe-wrangler keeps the native binary, under a project: the one
+/// platform package npm installed (`@safe-wrangler/linux-x64`, ...), matched by a shell glob so the
+/// committed command works for teammates on other platforms.
+const PROJECT_BINARY: &str = "node_modules/@safe-wrangler/*/bin/safe-wrangler";
+
+/// The program a hook entry runs. A project's settings file is committed and used by every
+/// teammate: where safe-wrangler is installed in the project (npm, hoisted) and the agent expands
+/// a project directory in the command (Claude Code's `$CLAUDE_PROJECT_DIR`, Gemini CLI's
+/// `$GEMINI_PROJECT_DIR`, which it replaces with the directory already quoted), the entry names
+/// the native binary under that directory; otherwise the command as found on PATH. The user's
+/// own file and the printed snippet name this binary absolutely (agents run hooks from varying
+/// directories and PATHs).
+fn hook_program(world: &World, agent: Agent, project: bool) -> String {
+    if !project {
+        return world
             .exe
             .as_deref()
             .and_then(|e| std::fs::canonicalize(e).ok())
-            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string())
+            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string());
+    }
+    let project_dir = match agent {
+        Agent::Claude => Some("\"$CLAUDE_PROJECT_DIR\""),
+        Agent::Gemini => Some("$GEMINI_PROJECT_DIR"),
+        Agent::Codex | Agent::Copilot | Agent::Cursor => None,
+    };
+    if let Some(dir) = project_dir
+        && installed_in(&world.cwd)
+    {
+        return format!("{dir}/{PROJECT_BINARY}");
+    }
+    let on_path =
+        crate::edge::resolve::on_path(world.env.get("PATH"), crate::OWN_NAME).any(|p| p.is_file());
+    if !on_path {
+        eprintln!(
+            "safe-wrangler: warning: safe-wrangler is not on PATH here; the hook runs `safe-wrangler` from PATH, so add its directory to PATH (see install.sh)"
+        );
+    }
+    crate::OWN_NAME.to_owned()
+}
+
+/// Whether npm installed safe-wrangler's native binary under `dir` where [`PROJECT_BINARY`]
+/// finds it (one platform package; pnpm and Yarn keep it elsewhere).
+fn installed_in(dir: &Path) -> bool {
+    let Some((scope, rest)) = PROJECT_BINARY.split_once("/*/") else {
+        return false;
+    };
+    std::fs::read_dir(dir.join(scope))
+        .is_ok_and(|entries| entries.flatten().any(|e| e.path().join(rest).is_file()))
+}
+
+/// The command of a hook entry: `program hook <agent>`, and for the agents that run it through a
+/// shell and block only on exit 2, `|| exit 2`: a program that is missing (127), cannot run (126)
+/// or dies blocks instead of failing open. Cursor's entry carries `failClosed` instead.
+fn hook_command(program: &str, agent: Agent) -> String {
+    let command = format!("{program} hook {}", agent.name());
+    if agent == Agent::Cursor {
+        command
+    } else {
+        format!("{command}{FAIL_CLOSED}")
     }
 }
+
+/// What a hook command ends with so that any failure to run it blocks.
+const FAIL_CLOSED: &str = " || exit 2";
 
 /// Where `hook install` puts the snippet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -791,7 +833,7 @@ pub fn install(world: &World, agent: Agent, scope: Scope) -> u8 {
             }
         }
     };
-    let program = hook_program(world, scope == Scope::Project);
+    let program = hook_program(world, agent, scope == Scope::Project);
     let fragment = snippet(agent, &program);
     let Some(path) = target else {
         println!(

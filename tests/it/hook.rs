@@ -623,7 +623,7 @@ fn install_prints_and_merges_settings_idempotently() {
         .unwrap()
         .to_owned();
     assert!(
-        command.ends_with("safe-wrangler hook claude") && command.starts_with('/'),
+        command.ends_with("safe-wrangler hook claude || exit 2") && command.starts_with('/'),
         "{command}"
     );
     let settings = s.project().join(".claude/settings.json");
@@ -642,7 +642,7 @@ fn install_prints_and_merges_settings_idempotently() {
     assert_eq!(v["model"], "opus");
     // The project's file names the command on PATH, not this machine's path.
     assert_eq!(
-        v["hooks"]["PreToolUse"][1]["hooks"][0]["command"], "safe-wrangler hook claude",
+        v["hooks"]["PreToolUse"][1]["hooks"][0]["command"], "safe-wrangler hook claude || exit 2",
         "{v}"
     );
     let entries = v["hooks"]["PreToolUse"].as_array().unwrap();
@@ -711,7 +711,10 @@ fn install_user_keeps_comments_and_tabs_in_gemini_settings() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(command.ends_with("safe-wrangler hook gemini"), "{command}");
+    assert!(
+        command.ends_with("safe-wrangler hook gemini || exit 2"),
+        "{command}"
+    );
     let entry = format!(
         ",\n\t\t\t{{\n\t\t\t\t\"matcher\": \"^run_shell_command$\",\n\t\t\t\t\"hooks\": [\n\t\t\t\t\t{{\n\t\t\t\t\t\t\"name\": \"safe-wrangler\",\n\t\t\t\t\t\t\"type\": \"command\",\n\t\t\t\t\t\t\"command\": {},\n\t\t\t\t\t\t\"timeout\": 30000\n\t\t\t\t\t}}\n\t\t\t\t]\n\t\t\t}}",
         Value::String(command)
@@ -753,7 +756,7 @@ fn install_project_keeps_comments_and_crlf_in_claude_settings() {
     let expected = original
         .replace(
             "/opt/old/safe-wrangler hook claude",
-            "safe-wrangler hook claude",
+            "safe-wrangler hook claude || exit 2",
         )
         .replace("\"timeout\": 10", "\"timeout\": 30");
     assert_eq!(fs::read_to_string(&settings).unwrap(), expected);
@@ -778,4 +781,164 @@ fn install_project_keeps_comments_and_crlf_in_claude_settings() {
         out.stderr()
     );
     assert_eq!(fs::read_to_string(&settings).unwrap(), broken);
+}
+
+/// The command of the first hook entry in the agent's `--project` settings file.
+fn installed_command(s: &Sandbox, agent: &str) -> String {
+    let (file, pointer) = match agent {
+        "claude" => (
+            ".claude/settings.json",
+            "/hooks/PreToolUse/0/hooks/0/command",
+        ),
+        "codex" => (".codex/hooks.json", "/hooks/PreToolUse/0/hooks/0/command"),
+        "gemini" => (
+            ".gemini/settings.json",
+            "/hooks/BeforeTool/0/hooks/0/command",
+        ),
+        "copilot" => (
+            ".github/hooks/safe-wrangler.json",
+            "/hooks/preToolUse/0/bash",
+        ),
+        _ => unreachable!(),
+    };
+    let v: Value =
+        serde_json::from_str(&fs::read_to_string(s.project().join(file)).unwrap()).unwrap();
+    v.pointer(pointer).unwrap().as_str().unwrap().to_owned()
+}
+
+/// An installed hook entry run as the agent runs it: its command through a shell (`bash -c`),
+/// in the project, with no safe-wrangler on PATH unless `path` says so, the agent's project
+/// variable set, and the agent's input on stdin.
+fn run_entry(s: &Sandbox, command: &str, path: &str, agent: &str, line: &str) -> Out {
+    let project = s.project();
+    // Gemini CLI replaces `$GEMINI_PROJECT_DIR` in the text with the directory, shell-quoted.
+    let command = command.replace("$GEMINI_PROJECT_DIR", &format!("'{}'", project.display()));
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["-c", &command])
+        .current_dir(&project)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", s.home())
+        .env("CLAUDE_PROJECT_DIR", &project)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input(agent, line, project.to_str().unwrap()).as_bytes());
+    Out(child.wait_with_output().unwrap())
+}
+
+/// A project's hook entry works for every teammate and never fails open: where npm installed
+/// safe-wrangler in the project, Claude Code's and Gemini CLI's entries name its native binary
+/// under the directory the agent expands (no PATH needed); every other entry runs it from PATH;
+/// and each (Cursor's carries `failClosed`) ends in `|| exit 2`, so a binary that is missing
+/// blocks with a reason on stderr instead of exiting 127, which agents read as "no objection".
+#[test]
+fn project_hooks_find_the_project_binary_and_block_when_it_is_missing() {
+    let s = Sandbox::new();
+    project(&s);
+    let native = s
+        .project()
+        .join("node_modules/@safe-wrangler/linux-x64/bin/safe-wrangler");
+    fs::create_dir_all(native.parent().unwrap()).unwrap();
+    fs::copy(crate::util::BIN, &native).unwrap();
+    // An entry from an older install (by PATH, no `|| exit 2`) is replaced, not kept beside.
+    let settings = s.project().join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    fs::write(
+        &settings,
+        r#"{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "safe-wrangler hook claude", "timeout": 30}]}]}}"#,
+    )
+    .unwrap();
+    for agent in ["claude", "codex", "gemini", "copilot"] {
+        let out = s.safe(&["hook", "install", agent, "--project"]).output();
+        out.assert_code(0);
+    }
+    let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        installed_command(&s, "claude"),
+        r#""$CLAUDE_PROJECT_DIR"/node_modules/@safe-wrangler/*/bin/safe-wrangler hook claude || exit 2"#
+    );
+    assert_eq!(
+        installed_command(&s, "gemini"),
+        "$GEMINI_PROJECT_DIR/node_modules/@safe-wrangler/*/bin/safe-wrangler hook gemini || exit 2"
+    );
+    assert_eq!(
+        installed_command(&s, "codex"),
+        "safe-wrangler hook codex || exit 2"
+    );
+    assert_eq!(
+        installed_command(&s, "copilot"),
+        "safe-wrangler hook copilot || exit 2"
+    );
+
+    let no_sw = "/usr/bin:/bin";
+    let bin_dir = std::path::Path::new(crate::util::BIN)
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let with_sw = format!("{bin_dir}:/usr/bin:/bin");
+    // Through the project's binary, with no safe-wrangler on PATH: a deploy is denied, `ls` passes.
+    for agent in ["claude", "gemini"] {
+        let command = installed_command(&s, agent);
+        let out = run_entry(&s, &command, no_sw, agent, "wrangler deploy");
+        out.assert_code(0);
+        assert!(
+            out.stdout().contains("\"deny\""),
+            "{agent}: {}",
+            out.stdout()
+        );
+        let out = run_entry(&s, &command, no_sw, agent, "ls");
+        out.assert_code(0);
+        assert_eq!(out.stdout(), "", "{agent}");
+    }
+    // By PATH, where it is there.
+    for agent in ["codex", "copilot"] {
+        let command = installed_command(&s, agent);
+        let out = run_entry(&s, &command, &with_sw, agent, "wrangler deploy");
+        out.assert_code(0);
+        assert!(
+            out.stdout().contains("\"deny\""),
+            "{agent}: {}",
+            out.stdout()
+        );
+        let out = run_entry(&s, &command, &with_sw, agent, "ls");
+        out.assert_code(0);
+    }
+    // Missing: every entry blocks (exit 2, a reason on stderr: Codex blocks on exit 2 only
+    // with one), even for a command that would have passed.
+    fs::remove_dir_all(s.project().join("node_modules")).unwrap();
+    for agent in ["claude", "gemini", "codex", "copilot"] {
+        let command = installed_command(&s, agent);
+        let out = run_entry(&s, &command, no_sw, agent, "ls");
+        out.assert_code(2);
+        assert!(
+            out.stderr().contains("safe-wrangler")
+                && (out.stderr().contains("not found") || out.stderr().contains("No such file")),
+            "{agent}: {}",
+            out.stderr()
+        );
+    }
+
+    // Without the project's binary, Claude Code's entry runs safe-wrangler from PATH, and the
+    // installer says when it is not there.
+    let out = s
+        .safe(&["hook", "install", "claude", "--project"])
+        .env("PATH", no_sw)
+        .output();
+    out.assert_code(0);
+    assert!(out.stderr().contains("not on PATH"), "{}", out.stderr());
+    assert_eq!(
+        installed_command(&s, "claude"),
+        "safe-wrangler hook claude || exit 2"
+    );
+    let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 1, "{v}");
 }

@@ -337,6 +337,47 @@ fn hook_install_and_shim_name_the_native_binary() {
         text(&out)
     );
 
+    // The project's entry, committed for every teammate, names the native binary under
+    // `$CLAUDE_PROJECT_DIR` (the platform package by a glob): it runs with no safe-wrangler on
+    // PATH and without the launcher's Node start-up.
+    let out = p.run(
+        "npx",
+        &["safe-wrangler", "hook", "install", "claude", "--project"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.dir().join(".claude/settings.json")).unwrap())
+            .unwrap();
+    let command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        command,
+        r#""$CLAUDE_PROJECT_DIR"/node_modules/@safe-wrangler/*/bin/safe-wrangler hook claude || exit 2"#
+    );
+    let input = serde_json::json!({"session_id": "s", "cwd": p.dir(), "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "npx wrangler deploy"}});
+    let mut child = p
+        .cmd("bash", &["-c", &command])
+        .env("CLAUDE_PROJECT_DIR", p.dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        input.to_string().as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"permissionDecision\":\"deny\""),
+        "{}",
+        text(&out)
+    );
+
     let prefix = p.sandbox.path("local");
     let out = p.run(
         "npx",
