@@ -797,7 +797,7 @@ fn shell_word(path: &str) -> String {
 }
 
 /// Whether npm installed safe-wrangler's native binary under `dir` where [`PROJECT_BINARY`]
-/// finds it (one platform package; pnpm and Yarn keep it elsewhere).
+/// finds it (one platform package; pnpm's default layout and Yarn Plug'n'Play keep it elsewhere).
 fn installed_in(dir: &Path) -> bool {
     let Some((scope, rest)) = PROJECT_BINARY.split_once("/*/") else {
         return false;
