@@ -705,7 +705,7 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
 
 /// The commands a settings entry runs, with a safe-wrangler hook command named by any path
 /// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install, or
-/// `"$CLAUDE_PROJECT_DIR"/node_modules/...`) and with or without `|| exit 2` read as the bare
+/// `"$CLAUDE_PROJECT_DIR"/node_modules/...`, or a quoted path) and with or without `|| exit 2` read as the bare
 /// command (`safe-wrangler hook claude`): all are the same hook.
 fn hook_commands(entry: &Value) -> Vec<String> {
     commands(entry)
@@ -715,7 +715,7 @@ fn hook_commands(entry: &Value) -> Vec<String> {
             let mut words = c.rsplitn(3, ' ');
             match (words.next(), words.next(), words.next()) {
                 (Some(agent), Some("hook"), Some(program))
-                    if Path::new(program).file_name()
+                    if Path::new(program.trim_end_matches(['\'', '"'])).file_name()
                         == Some(std::ffi::OsStr::new(crate::OWN_NAME)) =>
                 {
                     format!("{} hook {agent}", crate::OWN_NAME)
@@ -759,7 +759,10 @@ fn hook_program(world: &World, agent: Agent, project: bool) -> String {
             .exe
             .as_deref()
             .and_then(|e| std::fs::canonicalize(e).ok())
-            .map_or_else(|| crate::OWN_NAME.to_owned(), |p| p.display().to_string());
+            .map_or_else(
+                || crate::OWN_NAME.to_owned(),
+                |p| shell_word(&p.display().to_string()),
+            );
     }
     let project_dir = match agent {
         Agent::Claude => Some("\"$CLAUDE_PROJECT_DIR\""),
@@ -781,8 +784,20 @@ fn hook_program(world: &World, agent: Agent, project: bool) -> String {
     crate::OWN_NAME.to_owned()
 }
 
+/// `path` as one shell word: as it is when every character is plain, else single-quoted. The
+/// agents run the command through a shell, so a path with a space (`/home/u/My Projects/...`)
+/// would be split and the command would not be found (with `|| exit 2`, every call blocked).
+fn shell_word(path: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+@%=:,".contains(c);
+    if !path.is_empty() && path.chars().all(plain) {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', r"'\''"))
+    }
+}
+
 /// Whether npm installed safe-wrangler's native binary under `dir` where [`PROJECT_BINARY`]
-/// finds it (one platform package; pnpm and Yarn keep it elsewhere).
+/// finds it (one platform package; pnpm's default layout and Yarn Plug'n'Play keep it elsewhere).
 fn installed_in(dir: &Path) -> bool {
     let Some((scope, rest)) = PROJECT_BINARY.split_once("/*/") else {
         return false;

@@ -810,10 +810,22 @@ fn installed_command(s: &Sandbox, agent: &str) -> String {
 /// in the project, with no safe-wrangler on PATH unless `path` says so, the agent's project
 /// variable set, and the agent's input on stdin.
 fn run_entry(s: &Sandbox, command: &str, path: &str, agent: &str, line: &str) -> Out {
+    run_entry_in(s, "bash", command, path, agent, line)
+}
+
+/// [`run_entry`] through another shell (`sh`: Claude Code runs hooks with `sh -c`).
+fn run_entry_in(
+    s: &Sandbox,
+    shell: &str,
+    command: &str,
+    path: &str,
+    agent: &str,
+    line: &str,
+) -> Out {
     let project = s.project();
     // Gemini CLI replaces `$GEMINI_PROJECT_DIR` in the text with the directory, shell-quoted.
     let command = command.replace("$GEMINI_PROJECT_DIR", &format!("'{}'", project.display()));
-    let mut cmd = std::process::Command::new("bash");
+    let mut cmd = std::process::Command::new(shell);
     cmd.args(["-c", &command])
         .current_dir(&project)
         .env_clear()
@@ -941,4 +953,95 @@ fn project_hooks_find_the_project_binary_and_block_when_it_is_missing() {
     );
     let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
     assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 1, "{v}");
+}
+
+/// `--user` (and the printed snippet) name this binary by its absolute path, which the agents
+/// hand to a shell: a path with a space or a quote (an npm install under `~/My Projects/`) is
+/// quoted, so the entry runs the hook instead of blocking every call with `/home/u/My: not
+/// found`; installing again replaces the older, unquoted entry.
+#[test]
+fn user_hooks_quote_a_binary_path_with_spaces_and_quotes() {
+    let s = Sandbox::new();
+    project(&s);
+    let native = s.path("My Projects/it's/safe-wrangler");
+    fs::create_dir_all(native.parent().unwrap()).unwrap();
+    fs::copy(crate::util::BIN, &native).unwrap();
+    let settings = s.home().join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let old = format!("{} hook claude || exit 2", native.display());
+    fs::write(
+        &settings,
+        json!({"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": old, "timeout": 30}]}]}}).to_string(),
+    )
+    .unwrap();
+    for agent in ["claude", "codex", "gemini", "copilot"] {
+        s.run(&native, &["hook", "install", agent, "--user"])
+            .output()
+            .assert_code(0);
+    }
+    let printed: Value = serde_json::from_str(
+        &s.run(&native, &["hook", "install", "claude"])
+            .output()
+            .stdout(),
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 1, "{v}");
+    let command = v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        printed["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+        command
+    );
+    let quoted = native.display().to_string().replace('\'', r"'\''");
+    assert_eq!(command, format!("'{quoted}' hook claude || exit 2"));
+    let files = [
+        (
+            "codex",
+            ".codex/hooks.json",
+            "/hooks/PreToolUse/0/hooks/0/command",
+        ),
+        (
+            "gemini",
+            ".gemini/settings.json",
+            "/hooks/BeforeTool/0/hooks/0/command",
+        ),
+        (
+            "copilot",
+            ".copilot/hooks/safe-wrangler.json",
+            "/hooks/preToolUse/0/bash",
+        ),
+    ];
+    let mut commands = vec![("claude", command)];
+    for (agent, file, pointer) in files {
+        let v: Value =
+            serde_json::from_str(&fs::read_to_string(s.home().join(file)).unwrap()).unwrap();
+        commands.push((
+            agent,
+            v.pointer(pointer).unwrap().as_str().unwrap().to_owned(),
+        ));
+    }
+    for shell in ["sh", "bash"] {
+        for (agent, command) in &commands {
+            let out = run_entry_in(
+                &s,
+                shell,
+                command,
+                "/usr/bin:/bin",
+                agent,
+                "wrangler deploy",
+            );
+            out.assert_code(0);
+            assert!(
+                out.stdout().contains("\"deny\""),
+                "{shell} {agent}: {}",
+                out.stderr()
+            );
+            let out = run_entry_in(&s, shell, command, "/usr/bin:/bin", agent, "ls");
+            out.assert_code(0);
+            assert_eq!(out.stdout(), "", "{shell} {agent}");
+        }
+    }
 }
