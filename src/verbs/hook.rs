@@ -704,9 +704,9 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
 }
 
 /// The commands a settings entry runs, with a safe-wrangler hook command named by any path
-/// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install, or
-/// `"$CLAUDE_PROJECT_DIR"/node_modules/...`, or a quoted path) and with or without `|| exit 2` read as the bare
-/// command (`safe-wrangler hook claude`): all are the same hook.
+/// (`/usr/local/bin/safe-wrangler hook claude`, written by an older `--project` install,
+/// `"$CLAUDE_PROJECT_DIR"/node_modules/...`, or a quoted path), with or without `|| exit 2`, read
+/// as the bare command (`safe-wrangler hook claude`): all are the same hook.
 fn hook_commands(entry: &Value) -> Vec<String> {
     commands(entry)
         .into_iter()
