@@ -689,13 +689,19 @@ pub fn merge(mut existing: Value, addition: &Value) -> Value {
             for entry in entries.as_array().into_iter().flatten() {
                 // The same command installed earlier (perhaps with another timeout, or naming
                 // safe-wrangler by another path) is replaced, not kept beside the new entry.
+                // Every such entry is replaced (two, from a hand edit or a merge, would leave
+                // one naming a path that may not exist here: with `|| exit 2`, a block on every
+                // call); the editor changes entries where they stand but does not remove any.
                 let ours = hook_commands(entry);
-                match list
-                    .iter()
-                    .position(|e| !ours.is_empty() && hook_commands(e) == ours)
-                {
-                    Some(i) => list[i] = entry.clone(),
-                    None => list.push(entry.clone()),
+                let mut found = false;
+                for e in list.iter_mut() {
+                    if !ours.is_empty() && hook_commands(e) == ours {
+                        *e = entry.clone();
+                        found = true;
+                    }
+                }
+                if !found {
+                    list.push(entry.clone());
                 }
             }
         }
@@ -1070,5 +1076,21 @@ mod tests {
         assert_eq!(once, twice);
         assert_eq!(once["model"], "x");
         assert_eq!(once["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn merge_replaces_every_older_entry_of_the_same_hook() {
+        let mut existing = snippet(Agent::Claude, "/opt/gone/safe-wrangler");
+        let stale = existing["hooks"]["PreToolUse"][0].clone();
+        let mut by_path = stale.clone();
+        by_path["hooks"][0]["command"] = json!("safe-wrangler hook claude");
+        existing["hooks"]["PreToolUse"] = json!([by_path, {"matcher": "Edit", "hooks": []}, stale]);
+        let add = snippet(Agent::Claude, "safe-wrangler");
+        let merged = merge(existing, &add);
+        let new = add["hooks"]["PreToolUse"][0].clone();
+        assert_eq!(
+            merged["hooks"]["PreToolUse"],
+            json!([new.clone(), {"matcher": "Edit", "hooks": []}, new]),
+        );
     }
 }

@@ -1045,3 +1045,27 @@ fn user_hooks_quote_a_binary_path_with_spaces_and_quotes() {
         }
     }
 }
+
+/// Two entries of the same hook (a hand edit, a merge of two branches) are both replaced: an
+/// older one naming a path that does not exist here would otherwise block every call.
+#[test]
+fn install_replaces_every_older_entry_of_the_same_hook() {
+    let s = Sandbox::new();
+    let settings = s.project().join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let original = "{\n  \"hooks\": {\n    \"PreToolUse\": [\n      { \"matcher\": \"Bash\", \"hooks\": [ { \"type\": \"command\", \"command\": \"safe-wrangler hook claude\", \"timeout\": 30 } ] },\n      { \"matcher\": \"Edit\", \"hooks\": [] },\n      { \"matcher\": \"Bash\", \"hooks\": [ { \"type\": \"command\", \"command\": \"/opt/gone/safe-wrangler hook claude || exit 2\", \"timeout\": 30 } ] }\n    ]\n  }\n}\n";
+    fs::write(&settings, original).unwrap();
+    s.safe(&["hook", "install", "claude", "--project"])
+        .output()
+        .assert_code(0);
+    let expected = original
+        .replace(
+            "\"/opt/gone/safe-wrangler hook claude || exit 2\"",
+            "\"safe-wrangler hook claude || exit 2\"",
+        )
+        .replace(
+            "\"safe-wrangler hook claude\"",
+            "\"safe-wrangler hook claude || exit 2\"",
+        );
+    assert_eq!(fs::read_to_string(&settings).unwrap(), expected);
+}
