@@ -47,8 +47,13 @@ fn wrapper(s: &Sandbox, dir: &Path, argv: &[String], env: &[(String, String)]) -
 
 fn hook(s: &Sandbox, dir: &Path, argv: &[String], env: &[(String, String)]) -> Out {
     let command = format!("wrangler {}", shell_words::join(argv));
+    hook_line(s, dir, &command, env)
+}
+
+/// `safe-wrangler hook claude` asked about the command line `line`, run in `dir`.
+fn hook_line(s: &Sandbox, dir: &Path, line: &str, env: &[(String, String)]) -> Out {
     let input = json!({"session_id": "s", "cwd": dir, "hook_event_name": "PreToolUse",
-        "tool_name": "Bash", "tool_input": {"command": command}})
+        "tool_name": "Bash", "tool_input": {"command": line}})
     .to_string();
     let mut cmd = s.safe(&["hook", "claude"]).cwd(dir).cmd;
     for (k, v) in env {
@@ -365,16 +370,7 @@ fn doctor_flags_every_script_the_hook_sees_as_a_wrangler_call() {
     let mut scripts = serde_json::Map::new();
     let mut denied = 0;
     for (i, line) in lines.iter().enumerate() {
-        let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
-            "tool_name": "Bash", "tool_input": {"command": line}})
-        .to_string();
-        let mut cmd = s.safe(&["hook", "claude"]).cmd;
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        let out = Out(child.wait_with_output().unwrap());
+        let out = hook_line(&s, &s.project(), line, &[]);
         out.assert_code(0);
         // A call through safe-wrangler is guarded already: the hook decides it, doctor does not
         // flag it.
@@ -477,16 +473,7 @@ fn an_argument_that_is_not_utf8_is_refused_by_every_way_in() {
     out.assert_code(77);
     for spelled in [r"$'\xff'", r"$'\377'"] {
         let command = format!("wrangler whoami {spelled}");
-        let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
-            "tool_name": "Bash", "tool_input": {"command": command}})
-        .to_string();
-        let mut cmd = s.safe(&["hook", "claude"]).cmd;
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        let out = Out(child.wait_with_output().unwrap());
+        let out = hook_line(&s, &s.project(), &command, &[]);
         out.assert_code(0);
         assert!(
             out.stdout().contains("\"deny\""),
@@ -495,15 +482,6 @@ fn an_argument_that_is_not_utf8_is_refused_by_every_way_in() {
         );
     }
     // Valid UTF-8 spelled with escapes is an ordinary argument.
-    let input = json!({"session_id": "s", "cwd": s.project(), "hook_event_name": "PreToolUse",
-        "tool_name": "Bash", "tool_input": {"command": r"wrangler whoami $'\xc3\xa9'"}})
-    .to_string();
-    let mut cmd = s.safe(&["hook", "claude"]).cmd;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    let out = Out(child.wait_with_output().unwrap());
+    let out = hook_line(&s, &s.project(), r"wrangler whoami $'\xc3\xa9'", &[]);
     assert_eq!(out.stdout(), "", "{}", out.stderr());
 }

@@ -176,11 +176,23 @@ impl Project {
     /// The Claude Code hook (as `hook install` registers it: the native binary) on `line`:
     /// exit code and stdout.
     fn hook(&self, line: &str) -> (Option<i32>, String) {
+        let out = self.claude_asks(
+            self.cmd(self.native().to_str().unwrap(), &["hook", "claude"]),
+            line,
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// `hook` (a Claude Code hook command) given Claude Code's input for the command `line`.
+    fn claude_asks(&self, mut hook: Command, line: &str) -> Output {
         let input = serde_json::json!({"session_id": "s", "cwd": self.dir(), "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": line}});
-        let mut child = self
-            .cmd(self.native().to_str().unwrap(), &["hook", "claude"])
+        let mut child = hook
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         std::io::Write::write_all(
@@ -188,11 +200,7 @@ impl Project {
             input.to_string().as_bytes(),
         )
         .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        child.wait_with_output().unwrap()
     }
 
     /// The same as an AI agent (Claude Code's marker).
@@ -356,21 +364,9 @@ fn hook_install_and_shim_name_the_native_binary() {
         command,
         r#""$CLAUDE_PROJECT_DIR"/node_modules/@safe-wrangler/*/bin/safe-wrangler hook claude || exit 2"#
     );
-    let input = serde_json::json!({"session_id": "s", "cwd": p.dir(), "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "npx wrangler deploy"}});
-    let mut child = p
-        .cmd("bash", &["-c", &command])
-        .env("CLAUDE_PROJECT_DIR", p.dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        input.to_string().as_bytes(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut entry = p.cmd("bash", &["-c", &command]);
+    entry.env("CLAUDE_PROJECT_DIR", p.dir());
+    let out = p.claude_asks(entry, "npx wrangler deploy");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("\"permissionDecision\":\"deny\""),
